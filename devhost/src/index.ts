@@ -1,0 +1,2 @@
+export { localDir, repositoryRoot } from './paths';
+export * from './store';
