@@ -6,7 +6,7 @@ import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const packages = ['devhost', 'orchestrations', 'audit-app', 'patient-app'];
+const packages = ['devhost', 'platform', 'orchestrations', 'audit-app', 'patient-app'];
 
 export default tseslint.config(
   {
