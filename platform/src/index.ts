@@ -1,2 +1,1 @@
-// Shared building blocks of patient-app and audit-app arrive with the services issue (#4).
-export {};
+export { EnvironmentSecretSource, type SecretSource } from './secrets/source';

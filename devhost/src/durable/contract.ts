@@ -65,7 +65,14 @@ export interface RegisteredFunctions {
   entities: string[];
 }
 
-/** Implemented by the Functions host; the engine calls it to run app code. */
+/**
+ * Implemented by the Functions host; the engine calls it to run app code.
+ *
+ * A function that fails *resolves* to an outcome with `ok: false`: that is the app's failure and
+ * goes into history. A call that *rejects* means the host could not run the function at all (the
+ * worker restarted under `--watch`, crashed, or is shutting down): the engine keeps the work item
+ * and runs it again later, as the extension does when a worker dies mid-invocation.
+ */
 export interface FunctionInvoker {
   /** The durable functions the app registered, by trigger kind. */
   functions(): RegisteredFunctions;
