@@ -84,7 +84,7 @@ test('upsert inserts once and then leaves $setOnInsert fields alone', async () =
   expect(replaced.upsertedId).toBe('k2');
 });
 
-test('replace with a version filter gives optimistic concurrency', async () => {
+test('replace with a version filter refuses a stale version, one writer at a time', async () => {
   const c = patients('occ');
   await c.insertOne(patient('o1', 'Before', '1985-05-05'));
   const won = await c.replaceOne({ _id: 'o1', _shardKey: 'o1', version: 1 }, { ...patient('o1', 'Winner', '1985-05-05'), version: 2 });
@@ -92,6 +92,19 @@ test('replace with a version filter gives optimistic concurrency', async () => {
   const lost = await c.replaceOne({ _id: 'o1', _shardKey: 'o1', version: 1 }, { ...patient('o1', 'Loser', '1985-05-05'), version: 2 });
   expect(lost.matchedCount).toBe(0);
   expect((await c.findOne({ _id: 'o1' }))?.lastName).toBe('Winner');
+});
+
+test('concurrent inserts of one claim id: exactly one wins, the rest get 11000', async () => {
+  // FerretDB 1.24 does not isolate concurrent updates of one document (docs/data-store.md), but
+  // an insert is atomic. Every "exactly one wins" decision in the code is therefore a claim insert.
+  const c = db.collection<{ _id: string; _shardKey: string; writer: number }>('claims');
+  const writers = Array.from({ length: 30 }, (_, writer) => writer);
+  const results = await Promise.allSettled(writers.map((writer) => c.insertOne({ _id: 'p1:2', _shardKey: 'p1', writer })));
+  const won = results.filter((result) => result.status === 'fulfilled');
+  const lost = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+  expect(won).toHaveLength(1);
+  expect(lost.map((result) => (result.reason as MongoServerError).code)).toEqual(Array(29).fill(11000));
+  expect(await c.countDocuments({ _id: 'p1:2' })).toBe(1);
 });
 
 test('findOneAndUpdate returns the document after the update, and null when nothing matches', async () => {
