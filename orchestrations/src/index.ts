@@ -1,2 +1,4 @@
-// The orchestrations for patient writes arrive with the services issue (#4); see docs/architecture.md.
-export {};
+export * from './contract';
+export * from './errors';
+export * from './names';
+export * from './ports';
