@@ -1,2 +1,3 @@
+export * from './fakes';
 export { localDir, repositoryRoot } from './paths';
 export * from './store';

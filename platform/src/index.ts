@@ -1,1 +1,1 @@
-export { EnvironmentSecretSource, type SecretSource } from './secrets/source';
+export * from './secrets';
