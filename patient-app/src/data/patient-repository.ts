@@ -1,0 +1,417 @@
+import type {
+  PatientStore,
+  StoreCommand,
+  StoredVersion,
+  UndoResult,
+  WriteDocument,
+  WriteKind,
+} from '@patient-records/orchestrations';
+import { PermanentFailure } from '@patient-records/orchestrations';
+import { type Collection, type Db, type Filter, MongoServerError } from 'mongodb';
+
+import {
+  earliestDateOfBirth,
+  genders,
+  type Patient,
+  type PatientCriteria,
+  type PatientFields,
+  type TestResult,
+  type TestResultFields,
+} from '../model';
+import {
+  collections,
+  type PatientDocument,
+  type PatientVersionDocument,
+  type TestDocument,
+  versionClaimId,
+  type VersionKind,
+} from './documents';
+
+/** A patient as read, with the version its ETag carries. */
+export interface VersionedPatient {
+  patient: Patient;
+  version: number;
+}
+
+/** One page of a listing: `next` is the sort key to continue after, when there is more. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** The `next` of the previous page. */
+  after?: string;
+}
+
+/** How many times an unconditional write re-reads the latest version after losing a claim. */
+const maxClaimAttempts = 32;
+/** How many times a writer re-applies the latest claim when a concurrent document write overtook it. */
+const maxConvergeRounds = 3;
+
+function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === 11000;
+}
+
+function toPatient(doc: PatientDocument): Patient | undefined {
+  if (doc.deleted || doc.patient === null) return undefined;
+  return { id: doc._id, ...doc.patient, lastUpdated: doc.lastUpdated.toISOString() };
+}
+
+function toTestResult(doc: TestDocument): TestResult | undefined {
+  if (doc.revoked || doc.test === null) return undefined;
+  return { id: doc._id, patientId: doc.patientId, ...doc.test, lastUpdated: doc.lastUpdated.toISOString() };
+}
+
+function optionalString(doc: WriteDocument, name: string): string | undefined {
+  const value = doc[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new PermanentFailure('rejected', `The document's ${name} is not a string`);
+  return value;
+}
+
+function requiredString(doc: WriteDocument, name: string): string {
+  const value = optionalString(doc, name);
+  if (value === undefined) throw new PermanentFailure('rejected', `The document has no ${name}`);
+  return value;
+}
+
+/**
+ * The patient fields of an opened write document. patient-app validated the request before sealing
+ * it; this only guards against a document of the wrong shape reaching the store (e.g. a payload of
+ * another kind), which is permanent.
+ */
+export function patientFieldsOf(doc: WriteDocument): PatientFields {
+  const gender = requiredString(doc, 'gender');
+  if (!(genders as readonly string[]).includes(gender)) throw new PermanentFailure('rejected', 'The document has an unknown gender');
+  const fields: PatientFields = {
+    firstName: requiredString(doc, 'firstName'),
+    gender: gender as PatientFields['gender'],
+    dateOfBirth: requiredString(doc, 'dateOfBirth'),
+    postCode: requiredString(doc, 'postCode'),
+  };
+  for (const name of ['lastName', 'fullName', 'insuranceNumber', 'preferredContactNumber'] as const) {
+    const value = optionalString(doc, name);
+    if (value !== undefined) fields[name] = value;
+  }
+  return fields;
+}
+
+export function testResultFieldsOf(doc: WriteDocument): TestResultFields {
+  const observations = doc['observations'];
+  if (!Array.isArray(observations)) throw new PermanentFailure('rejected', 'The document has no observations');
+  return {
+    performer: requiredString(doc, 'performer'),
+    orderReference: requiredString(doc, 'orderReference'),
+    observations: observations.map((o: unknown) => {
+      if (typeof o !== 'object' || o === null) throw new PermanentFailure('rejected', 'An observation is not an object');
+      const obs = o as WriteDocument;
+      return {
+        id: requiredString(obs, 'id'),
+        code: requiredString(obs, 'code'),
+        measurement: requiredString(obs, 'measurement'),
+        interpretation: requiredString(obs, 'interpretation'),
+        issued: requiredString(obs, 'issued'),
+        status: requiredString(obs, 'status'),
+      };
+    }),
+  };
+}
+
+/**
+ * patient-app's MongoDB repository: the `PatientStore` port the write activities use, and the reads
+ * the HTTP handlers serve.
+ *
+ * Every version change is decided by inserting a version claim with the unique `_id`
+ * `${patientId}:${version}` (FerretDB, the local store, does not isolate concurrent updates of one
+ * document; inserts are atomic). The claim holds the new content; only its winner then projects it
+ * onto the `patients` document, and every writer finishes by making sure the document shows the
+ * latest claim. Re-running a command with the same `operationId` finds its claim and answers as the
+ * first run did.
+ */
+export class MongoPatientRepository implements PatientStore {
+  private readonly patients: Collection<PatientDocument>;
+  private readonly versions: Collection<PatientVersionDocument>;
+  private readonly tests: Collection<TestDocument>;
+
+  constructor(db: Db) {
+    this.patients = db.collection<PatientDocument>(collections.patients);
+    this.versions = db.collection<PatientVersionDocument>(collections.patientVersions);
+    this.tests = db.collection<TestDocument>(collections.tests);
+  }
+
+  /** Creates the indexes the queries need; run at every start (one call per index, see docs/data-store.md). */
+  async ensureIndexes(): Promise<void> {
+    await this.versions.createIndex({ _shardKey: 1, operationId: 1 }, { name: 'byOperation' });
+    await this.versions.createIndex({ _shardKey: 1, version: -1 }, { name: 'latestVersion' });
+    await this.patients.createIndex({ 'patient.lastName': 1 }, { name: 'byLastName' });
+    await this.patients.createIndex({ dateOfBirthDate: 1 }, { name: 'byDateOfBirth' });
+    await this.tests.createIndex({ _shardKey: 1, _id: 1 }, { name: 'byPatient' });
+  }
+
+  // ---- PatientStore (write activities) ----
+
+  async createPatient(command: StoreCommand & { document: WriteDocument }): Promise<StoredVersion> {
+    const existing = await this.claimOf(command.patientId, command.operationId);
+    if (existing) return this.finish(existing);
+    const claim = this.newClaim(command, 1, 'create', { deleted: false, patient: patientFieldsOf(command.document) });
+    if (!(await this.insertClaim(claim))) {
+      const again = await this.claimOf(command.patientId, command.operationId);
+      if (again) return this.finish(again);
+      throw new PermanentFailure('conflict', 'Another write created a patient with this id', 1);
+    }
+    return this.finish(claim);
+  }
+
+  updatePatient(command: StoreCommand & { expectedVersion?: number; document: WriteDocument }): Promise<StoredVersion> {
+    const patient = patientFieldsOf(command.document);
+    return this.change(command, 'update', { deleted: false, patient });
+  }
+
+  deletePatient(command: StoreCommand & { expectedVersion?: number }): Promise<StoredVersion> {
+    return this.change(command, 'delete', { deleted: true, patient: null });
+  }
+
+  async createTestResult(command: StoreCommand & { testId: string; document: WriteDocument }): Promise<StoredVersion> {
+    const test = testResultFieldsOf(command.document);
+    const first = await this.existingTest(command);
+    if (first) return first;
+    const latest = await this.latestClaim(command.patientId);
+    if (!latest || latest.deleted) throw new PermanentFailure('notFound', 'The patient does not exist');
+    const doc: TestDocument = {
+      _id: command.testId,
+      _shardKey: command.patientId,
+      patientId: command.patientId,
+      operationId: command.operationId,
+      lastUpdated: new Date(command.at),
+      revoked: false,
+      test,
+    };
+    try {
+      await this.tests.insertOne(doc);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const again = await this.existingTest(command);
+      if (again) return again;
+      throw error;
+    }
+    return { version: 1, lastUpdated: doc.lastUpdated.toISOString() };
+  }
+
+  async undo(command: StoreCommand & { kind: WriteKind; testId?: string }): Promise<UndoResult> {
+    if (command.kind === 'createTestResult') return this.undoTestResult(command);
+    const own = await this.claimOf(command.patientId, command.operationId);
+    if (!own) return 'nothingToUndo';
+    const undoOperationId = `${command.operationId}:undo`;
+    const done = await this.claimOf(command.patientId, undoOperationId);
+    if (done) {
+      await this.finish(done);
+      return 'reverted';
+    }
+    const latest = await this.latestClaim(command.patientId);
+    if (latest && latest.version > own.version) return 'superseded';
+    const before =
+      own.version === 1
+        ? { deleted: true, patient: null }
+        : await this.versions.findOne({ _id: versionClaimId(command.patientId, own.version - 1), _shardKey: command.patientId });
+    if (!before) throw new Error('The version before the one to undo is missing');
+    const claim = this.newClaim({ ...command, operationId: undoOperationId }, own.version + 1, 'undo', {
+      deleted: before.deleted,
+      patient: before.patient,
+    });
+    claim.undoOf = command.operationId;
+    if (!(await this.insertClaim(claim))) {
+      const again = await this.claimOf(command.patientId, undoOperationId);
+      if (!again) return 'superseded';
+      await this.finish(again);
+      return 'reverted';
+    }
+    await this.finish(claim);
+    return 'reverted';
+  }
+
+  // ---- reads (HTTP handlers) ----
+
+  async getPatient(patientId: string): Promise<VersionedPatient | undefined> {
+    const doc = await this.patients.findOne({ _id: patientId, _shardKey: patientId });
+    const patient = doc ? toPatient(doc) : undefined;
+    return doc && patient ? { patient, version: doc.version } : undefined;
+  }
+
+  /**
+   * Patients matching every given criterion, in id order. This is the one query without a shard key:
+   * a search by personal fields cannot know the patient's partition (Cosmos DB fans it out).
+   */
+  async searchPatients(criteria: PatientCriteria, page: PageRequest): Promise<Page<VersionedPatient>> {
+    const and: Filter<PatientDocument>[] = [{ deleted: false }];
+    const { id, dateOfBirthFrom, dateOfBirthBefore, ...fields } = criteria;
+    if (id !== undefined) and.push({ _id: id, _shardKey: id });
+    for (const [name, value] of Object.entries(fields) as [string, string | undefined][]) {
+      if (value !== undefined) and.push({ [`patient.${name}`]: value });
+    }
+    if (dateOfBirthFrom) and.push({ dateOfBirthDate: { $gte: dateOfBirthFrom } });
+    if (dateOfBirthBefore) and.push({ dateOfBirthDate: { $lt: dateOfBirthBefore } });
+    if (page.after !== undefined) and.push({ _id: { $gt: page.after } });
+    const docs = await this.patients
+      .find({ $and: and })
+      .sort({ _id: 1 })
+      .limit(page.limit + 1)
+      .toArray();
+    return this.page(docs, page.limit, (doc) => {
+      const patient = toPatient(doc);
+      return patient ? { patient, version: doc.version } : undefined;
+    });
+  }
+
+  /** The patient's test results in id order, or `undefined` when the patient does not exist. */
+  async listTestResults(patientId: string, page: PageRequest): Promise<Page<TestResult> | undefined> {
+    if (!(await this.getPatient(patientId))) return undefined;
+    const filter: Filter<TestDocument> = { _shardKey: patientId, revoked: false };
+    if (page.after !== undefined) filter._id = { $gt: page.after };
+    const docs = await this.tests
+      .find(filter)
+      .sort({ _id: 1 })
+      .limit(page.limit + 1)
+      .toArray();
+    return this.page(docs, page.limit, toTestResult);
+  }
+
+  /** One test result, or `undefined` when it or its patient does not exist. */
+  async getTestResult(patientId: string, testId: string): Promise<TestResult | undefined> {
+    if (!(await this.getPatient(patientId))) return undefined;
+    const doc = await this.tests.findOne({ _id: testId, _shardKey: patientId });
+    return doc ? toTestResult(doc) : undefined;
+  }
+
+  // ---- internals ----
+
+  private page<D extends { _id: string }, T>(docs: D[], limit: number, map: (doc: D) => T | undefined): Page<T> {
+    const pageDocs = docs.slice(0, limit);
+    const items = pageDocs.map(map).filter((item): item is T => item !== undefined);
+    const last = pageDocs[pageDocs.length - 1];
+    return docs.length > limit && last ? { items, next: last._id } : { items };
+  }
+
+  private async change(
+    command: StoreCommand & { expectedVersion?: number },
+    kind: VersionKind,
+    content: Pick<PatientVersionDocument, 'deleted' | 'patient'>,
+  ): Promise<StoredVersion> {
+    const existing = await this.claimOf(command.patientId, command.operationId);
+    if (existing) return this.finish(existing);
+    for (let attempt = 0; attempt < maxClaimAttempts; attempt++) {
+      const latest = await this.latestClaim(command.patientId);
+      if (!latest || latest.deleted) throw new PermanentFailure('notFound', 'The patient does not exist');
+      if (command.expectedVersion !== undefined && latest.version !== command.expectedVersion) {
+        throw new PermanentFailure('conflict', 'The expected version is not the current one', latest.version);
+      }
+      const claim = this.newClaim(command, latest.version + 1, kind, content);
+      if (await this.insertClaim(claim)) return this.finish(claim);
+      const again = await this.claimOf(command.patientId, command.operationId);
+      if (again) return this.finish(again);
+      if (command.expectedVersion !== undefined) {
+        throw new PermanentFailure('conflict', 'Another write claimed the next version first', latest.version + 1);
+      }
+    }
+    throw new PermanentFailure('conflict', 'Other writes kept claiming the next version');
+  }
+
+  private newClaim(
+    command: StoreCommand,
+    version: number,
+    kind: VersionKind,
+    content: Pick<PatientVersionDocument, 'deleted' | 'patient'>,
+  ): PatientVersionDocument {
+    return {
+      _id: versionClaimId(command.patientId, version),
+      _shardKey: command.patientId,
+      patientId: command.patientId,
+      version,
+      operationId: command.operationId,
+      kind,
+      deleted: content.deleted,
+      patient: content.patient,
+      lastUpdated: new Date(command.at),
+    };
+  }
+
+  /** Inserts a claim; `false` when that version was claimed already. */
+  private async insertClaim(claim: PatientVersionDocument): Promise<boolean> {
+    try {
+      await this.versions.insertOne(claim);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  private claimOf(patientId: string, operationId: string): Promise<PatientVersionDocument | null> {
+    return this.versions.findOne({ _shardKey: patientId, operationId });
+  }
+
+  private async latestClaim(patientId: string): Promise<PatientVersionDocument | undefined> {
+    const [latest] = await this.versions.find({ _shardKey: patientId }).sort({ version: -1 }).limit(1).toArray();
+    return latest;
+  }
+
+  /**
+   * Projects `claim` onto the patients document, then makes sure the document shows the latest
+   * claim: a concurrent projection of an older version may have overwritten a newer one, since the
+   * store does not isolate concurrent updates.
+   */
+  private async finish(claim: PatientVersionDocument): Promise<StoredVersion> {
+    await this.project(claim);
+    for (let round = 0; round < maxConvergeRounds; round++) {
+      const [latest, doc] = await Promise.all([
+        this.latestClaim(claim.patientId),
+        this.patients.findOne({ _id: claim.patientId, _shardKey: claim.patientId }, { projection: { version: 1 } }),
+      ]);
+      if (!latest || (doc && doc.version >= latest.version)) break;
+      await this.project(latest);
+    }
+    return { version: claim.version, lastUpdated: claim.lastUpdated.toISOString() };
+  }
+
+  private async project(claim: PatientVersionDocument): Promise<void> {
+    const doc: PatientDocument = {
+      _id: claim.patientId,
+      _shardKey: claim.patientId,
+      version: claim.version,
+      lastUpdated: claim.lastUpdated,
+      deleted: claim.deleted,
+      operationId: claim.operationId,
+      patient: claim.patient,
+      dateOfBirthDate: claim.patient ? earliestDateOfBirth(claim.patient.dateOfBirth) : null,
+    };
+    try {
+      // Only moves the document forward: an older claim matches nothing and its upsert hits the _id.
+      await this.patients.replaceOne({ _id: claim.patientId, _shardKey: claim.patientId, version: { $lt: claim.version } }, doc, {
+        upsert: true,
+      });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+  }
+
+  private async existingTest(command: StoreCommand & { testId: string }): Promise<StoredVersion | undefined> {
+    const doc = await this.tests.findOne({ _id: command.testId, _shardKey: command.patientId });
+    if (!doc) return undefined;
+    if (doc.operationId !== command.operationId) throw new PermanentFailure('conflict', 'Another write created a test result with this id');
+    return { version: 1, lastUpdated: doc.lastUpdated.toISOString() };
+  }
+
+  private async undoTestResult(command: StoreCommand & { testId?: string }): Promise<UndoResult> {
+    if (command.testId === undefined) throw new PermanentFailure('rejected', 'Undoing a test result needs its id');
+    const doc = await this.tests.findOne({ _id: command.testId, _shardKey: command.patientId });
+    if (!doc || doc.operationId !== command.operationId) return 'nothingToUndo';
+    if (!doc.revoked) {
+      await this.tests.updateOne(
+        { _id: command.testId, _shardKey: command.patientId, operationId: command.operationId },
+        { $set: { revoked: true, test: null, lastUpdated: new Date(command.at) } },
+      );
+    }
+    return 'reverted';
+  }
+}

@@ -1,0 +1,4 @@
+export * from './patient';
+export * from './search';
+export * from './test-result';
+export * from './validate';

@@ -1,0 +1,105 @@
+import 'reflect-metadata';
+
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
+
+/** One observation of a test result (the seed's fields; `issued` is an ISO 8601 date-time). */
+export class ObservationDto {
+  @IsString()
+  @Length(1, 128)
+  id!: string;
+
+  @IsString()
+  @Length(1, 128)
+  code!: string;
+
+  @IsString()
+  @Length(1, 256)
+  measurement!: string;
+
+  @IsString()
+  @Length(1, 256)
+  interpretation!: string;
+
+  @IsISO8601({ strict: true }, { message: 'issued must be an ISO 8601 date-time' })
+  issued!: string;
+
+  @IsString()
+  @Length(1, 64)
+  status!: string;
+}
+
+/** The most observations one test result may carry: bounds the document and the request. */
+export const maxObservations = 200;
+
+/**
+ * A medical test result as API consumers send it. The patient comes from the route; a `patientId` in
+ * the body is accepted only when it names the same patient. `id` and `lastUpdated` belong to the
+ * server and are refused on create.
+ */
+export class TestResultDto {
+  @IsOptional()
+  @IsUUID('all', { message: 'id must be a UUID' })
+  id?: string;
+
+  @IsOptional()
+  @IsUUID('all', { message: 'patientId must be a UUID' })
+  patientId?: string;
+
+  @IsString()
+  @Length(1, 256)
+  performer!: string;
+
+  @IsString()
+  @Length(1, 128)
+  orderReference!: string;
+
+  @IsArray()
+  @ArrayMaxSize(maxObservations)
+  @ValidateNested({ each: true })
+  @Type(() => ObservationDto)
+  observations!: ObservationDto[];
+
+  @IsOptional()
+  @IsString()
+  lastUpdated?: string;
+}
+
+export interface Observation {
+  id: string;
+  code: string;
+  measurement: string;
+  interpretation: string;
+  /** ISO 8601 date-time. */
+  issued: string;
+  status: string;
+}
+
+/** The client-owned fields of a test result. */
+export interface TestResultFields {
+  performer: string;
+  orderReference: string;
+  observations: Observation[];
+}
+
+/** A test result as the API answers it. */
+export interface TestResult extends TestResultFields {
+  id: string;
+  patientId: string;
+  lastUpdated: string;
+}
+
+export function testResultFields(dto: TestResultDto): TestResultFields {
+  return {
+    performer: dto.performer,
+    orderReference: dto.orderReference,
+    observations: dto.observations.map((o) => ({
+      id: o.id,
+      code: o.code,
+      measurement: o.measurement,
+      interpretation: o.interpretation,
+      issued: new Date(o.issued).toISOString(),
+      status: o.status,
+    })),
+  };
+}

@@ -1,0 +1,46 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Turns the caller's `Idempotency-Key` and request into keyed hashes (HMAC-SHA256 with
+ * `IDEMPOTENCY_HMAC_KEY`), so neither the key nor the body is stored or put into orchestration
+ * history, and nobody without the key can link a stored hash to a guessed request.
+ */
+export class IdempotencyHasher {
+  constructor(private readonly key: Buffer) {
+    if (key.length < 16) throw new Error('IDEMPOTENCY_HMAC_KEY must be at least 16 bytes (base64-encoded)');
+  }
+
+  /** The stored form of a key, scoped to the calling system so two consumers' keys never collide. */
+  keyHash(caller: string, idempotencyKey: string): string {
+    return this.hmac(['key', caller, idempotencyKey]);
+  }
+
+  /** What the key was used for: method, route and canonical body. A repeat with another request is 422. */
+  requestHash(method: string, route: string, body: unknown): string {
+    return this.hmac(['request', method.toUpperCase(), route, canonicalJson(body)]);
+  }
+
+  /** The orchestration instance (and operation) id a key maps to, so a repeat finds the same instance. */
+  operationId(keyHash: string): string {
+    return `idem-${keyHash.slice(0, 40)}`;
+  }
+
+  private hmac(parts: string[]): string {
+    const mac = createHmac('sha256', this.key);
+    for (const part of parts) mac.update(`${part.length}:${part}`);
+    return mac.digest('hex');
+  }
+}
+
+/** JSON with object keys sorted, so the same body sent with keys in another order hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  if (value === undefined) return 'null';
+  return JSON.stringify(value);
+}

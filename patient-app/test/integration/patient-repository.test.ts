@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+
+import { isPermanentFailure, type PermanentFailure } from '@patient-records/orchestrations';
+
+import { IdempotencyKeys } from '../../src/data/idempotency-keys';
+import { MongoPatientRepository } from '../../src/data/patient-repository';
+import { useStore } from '../support/store';
+
+const store = useStore();
+let repo: MongoPatientRepository;
+
+beforeAll(async () => {
+  repo = new MongoPatientRepository(store.db());
+  await repo.ensureIndexes();
+});
+
+const ada = { firstName: 'Ada', lastName: 'Lovelace', gender: 'female', dateOfBirth: '1815-12-10', postCode: '2000' };
+const at = (n = 0): string => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+
+async function failure(promise: Promise<unknown>): Promise<PermanentFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isPermanentFailure(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a permanent failure');
+}
+
+async function created(document: Record<string, unknown> = ada): Promise<string> {
+  const patientId = randomUUID();
+  await repo.createPatient({ operationId: randomUUID(), patientId, at: at(), document });
+  return patientId;
+}
+
+describe('patients', () => {
+  it('creates a patient at version 1 and reads it back with its shard key', async () => {
+    const patientId = randomUUID();
+    const stored = await repo.createPatient({ operationId: 'op-create', patientId, at: at(1), document: ada });
+    expect(stored).toEqual({ version: 1, lastUpdated: at(1) });
+    const read = await repo.getPatient(patientId);
+    expect(read).toEqual({ version: 1, patient: { id: patientId, ...ada, lastUpdated: at(1) } });
+    const raw = await store.db().collection('patients').findOne({ _id: patientId as never });
+    expect(raw?.['_shardKey']).toBe(patientId);
+  });
+
+  it('answers a re-run of the same create with the first answer and writes nothing new', async () => {
+    const patientId = randomUUID();
+    const command = { operationId: 'op-rerun', patientId, at: at(2), document: ada };
+    const first = await repo.createPatient(command);
+    const second = await repo.createPatient({ ...command, at: at(9) });
+    expect(second).toEqual(first);
+    expect(await store.db().collection('patientVersions').countDocuments({ _shardKey: patientId })).toBe(1);
+  });
+
+  it('refuses a second create of the same id by another operation', async () => {
+    const patientId = await created();
+    const error = await failure(repo.createPatient({ operationId: randomUUID(), patientId, at: at(), document: ada }));
+    expect(error.code).toBe('conflict');
+  });
+
+  it('replaces the whole document on update, clearing fields left out', async () => {
+    const patientId = await created({ ...ada, insuranceNumber: 'INS-1' });
+    const stored = await repo.updatePatient({ operationId: randomUUID(), patientId, at: at(3), expectedVersion: 1, document: { ...ada, postCode: '3000' } });
+    expect(stored.version).toBe(2);
+    const read = await repo.getPatient(patientId);
+    expect(read?.patient.postCode).toBe('3000');
+    expect(read?.patient.insuranceNumber).toBeUndefined();
+    expect(read?.version).toBe(2);
+  });
+
+  it('answers conflict with the current version when the expected version is stale', async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: randomUUID(), patientId, at: at(), document: ada });
+    const error = await failure(repo.updatePatient({ operationId: randomUUID(), patientId, at: at(), expectedVersion: 1, document: ada }));
+    expect(error.code).toBe('conflict');
+    expect(error.currentVersion).toBe(2);
+  });
+
+  it('answers notFound for an unknown or deleted patient', async () => {
+    expect((await failure(repo.updatePatient({ operationId: 'x', patientId: randomUUID(), at: at(), document: ada }))).code).toBe('notFound');
+    const patientId = await created();
+    const deleted = await repo.deletePatient({ operationId: randomUUID(), patientId, at: at() });
+    expect(deleted.version).toBe(2);
+    expect(await repo.getPatient(patientId)).toBeUndefined();
+    expect((await failure(repo.deletePatient({ operationId: randomUUID(), patientId, at: at() }))).code).toBe('notFound');
+    const raw = await store.db().collection('patients').findOne({ _id: patientId as never });
+    expect(raw?.['patient']).toBeNull();
+  });
+
+  it('lets exactly one of 20 concurrent updates with the same expected version win', async () => {
+    const patientId = await created();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        repo.updatePatient({ operationId: `race-${i}`, patientId, at: at(i), expectedVersion: 1, document: { ...ada, postCode: `${1000 + i}` } }),
+      ),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost.every((r) => isPermanentFailure(r.reason) && r.reason.code === 'conflict')).toBe(true);
+    const winner = results.findIndex((r) => r.status === 'fulfilled');
+    const read = await repo.getPatient(patientId);
+    expect(read?.version).toBe(2);
+    expect(read?.patient.postCode).toBe(`${1000 + winner}`);
+  });
+
+  it('serialises 10 concurrent unconditional updates into 10 distinct versions', async () => {
+    const patientId = await created();
+    const stored = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => repo.updatePatient({ operationId: `free-${i}`, patientId, at: at(i), document: { ...ada, postCode: `${2000 + i}` } })),
+    );
+    expect(stored.map((s) => s.version).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const read = await repo.getPatient(patientId);
+    expect(read?.version).toBe(11);
+    const last = stored.findIndex((s) => s.version === 11);
+    expect(read?.patient.postCode).toBe(`${2000 + last}`);
+  });
+
+  it('finishes a re-run whose claim was inserted before a crash', async () => {
+    const patientId = await created();
+    await store
+      .db()
+      .collection('patientVersions')
+      .insertOne({
+        _id: `${patientId}:2` as never,
+        _shardKey: patientId,
+        patientId,
+        version: 2,
+        operationId: 'op-crashed',
+        kind: 'update',
+        deleted: false,
+        patient: { ...ada, postCode: '9999' },
+        lastUpdated: new Date(at(5)),
+      });
+    expect((await repo.getPatient(patientId))?.version).toBe(1);
+    const stored = await repo.updatePatient({ operationId: 'op-crashed', patientId, at: at(5), expectedVersion: 1, document: { ...ada, postCode: '9999' } });
+    expect(stored.version).toBe(2);
+    expect((await repo.getPatient(patientId))?.patient.postCode).toBe('9999');
+  });
+});
+
+describe('undo (compensation)', () => {
+  it('reverts an update with a new version carrying the content from before, once', async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 'op-upd', patientId, at: at(), document: { ...ada, postCode: '4000' } });
+    const cmd = { operationId: 'op-upd', patientId, at: at(7), kind: 'updatePatient' as const };
+    expect(await repo.undo(cmd)).toBe('reverted');
+    expect(await repo.undo(cmd)).toBe('reverted');
+    const read = await repo.getPatient(patientId);
+    expect(read?.version).toBe(3);
+    expect(read?.patient.postCode).toBe('2000');
+  });
+
+  it('reverts a create into a deletion and a delete into the patient again', async () => {
+    const patientId = randomUUID();
+    await repo.createPatient({ operationId: 'op-c', patientId, at: at(), document: ada });
+    expect(await repo.undo({ operationId: 'op-c', patientId, at: at(), kind: 'createPatient' })).toBe('reverted');
+    expect(await repo.getPatient(patientId)).toBeUndefined();
+
+    const other = await created();
+    await repo.deletePatient({ operationId: 'op-d', patientId: other, at: at() });
+    expect(await repo.undo({ operationId: 'op-d', patientId: other, at: at(), kind: 'deletePatient' })).toBe('reverted');
+    expect((await repo.getPatient(other))?.patient.firstName).toBe('Ada');
+  });
+
+  it('changes nothing when a later write superseded the change, or nothing had changed', async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 'op-1', patientId, at: at(), document: { ...ada, postCode: '5000' } });
+    await repo.updatePatient({ operationId: 'op-2', patientId, at: at(), document: { ...ada, postCode: '6000' } });
+    expect(await repo.undo({ operationId: 'op-1', patientId, at: at(), kind: 'updatePatient' })).toBe('superseded');
+    expect(await repo.undo({ operationId: 'op-never', patientId, at: at(), kind: 'updatePatient' })).toBe('nothingToUndo');
+    expect((await repo.getPatient(patientId))?.patient.postCode).toBe('6000');
+  });
+});
+
+describe('test results', () => {
+  const test = {
+    performer: 'Lab',
+    orderReference: 'O-1',
+    observations: [{ id: 'o', code: 'c', measurement: 'm', interpretation: 'i', issued: '2024-01-01T00:00:00.000Z', status: 'final' }],
+  };
+
+  it('creates, lists and reads test results of a patient, idempotently', async () => {
+    const patientId = await created();
+    const testIds = [randomUUID(), randomUUID(), randomUUID()];
+    for (const testId of testIds) {
+      await repo.createTestResult({ operationId: `t-${testId}`, patientId, testId, at: at(), document: test });
+    }
+    const first = testIds[0]!;
+    await repo.createTestResult({ operationId: `t-${first}`, patientId, testId: first, at: at(), document: test });
+    const page1 = await repo.listTestResults(patientId, { limit: 2 });
+    expect(page1?.items).toHaveLength(2);
+    expect(page1?.next).toBeDefined();
+    const page2 = await repo.listTestResults(patientId, { limit: 2, after: page1!.next! });
+    expect(page2?.items).toHaveLength(1);
+    expect(page2?.next).toBeUndefined();
+    expect([...page1!.items, ...page2!.items].map((t) => t.id).sort()).toEqual([...testIds].sort());
+    expect(await repo.getTestResult(patientId, first)).toMatchObject({ id: first, patientId, ...test });
+  });
+
+  it('refuses a test result for an unknown patient and hides tests of other patients', async () => {
+    const error = await failure(repo.createTestResult({ operationId: 'x', patientId: randomUUID(), testId: randomUUID(), at: at(), document: test }));
+    expect(error.code).toBe('notFound');
+    const a = await created();
+    const b = await created();
+    const testId = randomUUID();
+    await repo.createTestResult({ operationId: 'tt', patientId: a, testId, at: at(), document: test });
+    expect(await repo.getTestResult(b, testId)).toBeUndefined();
+    expect((await repo.listTestResults(b, { limit: 10 }))?.items).toEqual([]);
+    expect(await repo.listTestResults(randomUUID(), { limit: 10 })).toBeUndefined();
+  });
+
+  it('undoes a created test result', async () => {
+    const patientId = await created();
+    const testId = randomUUID();
+    await repo.createTestResult({ operationId: 'tu', patientId, testId, at: at(), document: test });
+    const cmd = { operationId: 'tu', patientId, testId, at: at(), kind: 'createTestResult' as const };
+    expect(await repo.undo(cmd)).toBe('reverted');
+    expect(await repo.undo(cmd)).toBe('reverted');
+    expect(await repo.getTestResult(patientId, testId)).toBeUndefined();
+  });
+});
+
+describe('search', () => {
+  it('matches every given field, date-of-birth ranges inclusive, pages in id order, and answers [] for nothing', async () => {
+    const family = `Fam${Date.now()}`;
+    const ids = [];
+    for (const [i, dateOfBirth] of ['1980', '1980-06-15', '1981-01-01', '1979-12-31'].entries()) {
+      ids.push(await created({ ...ada, lastName: family, dateOfBirth, postCode: `${7000 + i}` }));
+    }
+    const in1980 = await repo.searchPatients({ lastName: family, dateOfBirthFrom: new Date('1980-01-01'), dateOfBirthBefore: new Date('1981-01-01') }, { limit: 10 });
+    expect(in1980.items.map((p) => p.patient.dateOfBirth).sort()).toEqual(['1980', '1980-06-15']);
+    const byPostCode = await repo.searchPatients({ lastName: family, postCode: '7002' }, { limit: 10 });
+    expect(byPostCode.items.map((p) => p.patient.id)).toEqual([ids[2]]);
+    const p1 = await repo.searchPatients({ lastName: family }, { limit: 3 });
+    const p2 = await repo.searchPatients({ lastName: family }, { limit: 3, after: p1.next! });
+    expect([...p1.items, ...p2.items].map((p) => p.patient.id).sort()).toEqual([...ids].sort());
+    expect(p2.next).toBeUndefined();
+    expect((await repo.searchPatients({ lastName: 'Nobody' }, { limit: 10 })).items).toEqual([]);
+    expect((await repo.searchPatients({ id: ids[1]! }, { limit: 10 })).items).toHaveLength(1);
+  });
+});
+
+describe('idempotency keys', () => {
+  it('starts once, repeats the same request, and flags another request under the same key', async () => {
+    const keys = new IdempotencyKeys(store.db());
+    const now = new Date();
+    expect(await keys.decide('k1', 'r1', 'op-a', now)).toEqual({ kind: 'first', operationId: 'op-a' });
+    expect(await keys.decide('k1', 'r1', 'op-b', now)).toEqual({ kind: 'repeat', operationId: 'op-a' });
+    expect(await keys.decide('k1', 'r2', 'op-c', now)).toEqual({ kind: 'mismatch' });
+    const racers = await Promise.all(Array.from({ length: 10 }, (_, i) => keys.decide('k2', 'r', `op-${i}`, now)));
+    expect(racers.filter((d) => d.kind === 'first')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,100 @@
+import { PatientDto, PatientSearchDto, TestResultDto, toCriteria, validateBody } from '../../src/model';
+
+const validPatient = {
+  firstName: 'Ada',
+  lastName: 'Lovelace',
+  gender: 'female',
+  dateOfBirth: '1815-12-10',
+  postCode: '2000',
+};
+
+const validTest = {
+  performer: 'Lab 1',
+  orderReference: 'ORD-1',
+  observations: [
+    { id: 'o1', code: 'HB', measurement: '13.5 g/dL', interpretation: 'normal', issued: '2024-05-01T10:00:00Z', status: 'final' },
+  ],
+};
+
+function fields(result: Awaited<ReturnType<typeof validateBody>>): string[] {
+  return result.ok ? [] : result.details.map((d) => d.field).sort();
+}
+
+describe('PatientDto', () => {
+  it('accepts a patient the seed accepted', async () => {
+    const result = await validateBody(PatientDto, validPatient);
+    expect(result.ok).toBe(true);
+  });
+
+  it('accepts the partial date forms YYYY and YYYY-MM', async () => {
+    for (const dateOfBirth of ['1980', '1980-07', '0001-01-01', '9999-12-31']) {
+      expect((await validateBody(PatientDto, { ...validPatient, dateOfBirth })).ok).toBe(true);
+    }
+  });
+
+  it('reports every failing field, not only the first', async () => {
+    const result = await validateBody(PatientDto, { firstName: '', gender: 'x', dateOfBirth: '1980-13-01', postCode: '123' });
+    expect(result.ok).toBe(false);
+    expect(fields(result)).toEqual(['dateOfBirth', 'firstName', 'gender', 'postCode']);
+  });
+
+  it('refuses unknown fields by name', async () => {
+    const result = await validateBody(PatientDto, { ...validPatient, ssn: '123' });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.details).toEqual([{ field: 'ssn', messages: ['ssn is not a known field'] }]);
+  });
+
+  it('refuses bodies that are not objects', async () => {
+    for (const body of [undefined, null, 'text', 42, [validPatient]]) {
+      const result = await validateBody(PatientDto, body);
+      expect(result.ok).toBe(false);
+    }
+  });
+
+  it('refuses wrong types and too-long strings', async () => {
+    const result = await validateBody(PatientDto, { ...validPatient, firstName: 'x'.repeat(65), postCode: 2000, insuranceNumber: 7 });
+    expect(fields(result)).toEqual(['firstName', 'insuranceNumber', 'postCode']);
+  });
+});
+
+describe('TestResultDto', () => {
+  it('accepts a test result with observations, and with none', async () => {
+    expect((await validateBody(TestResultDto, validTest)).ok).toBe(true);
+    expect((await validateBody(TestResultDto, { ...validTest, observations: [] })).ok).toBe(true);
+  });
+
+  it('names the failing field inside an observation', async () => {
+    const result = await validateBody(TestResultDto, {
+      ...validTest,
+      observations: [{ ...validTest.observations[0], issued: 'yesterday', extra: 1 }],
+    });
+    expect(fields(result)).toEqual(['observations.0.extra', 'observations.0.issued']);
+  });
+
+  it('requires observations to be an array', async () => {
+    const result = await validateBody(TestResultDto, { ...validTest, observations: undefined });
+    expect(fields(result)).toContain('observations');
+  });
+});
+
+describe('PatientSearchDto', () => {
+  it('accepts an empty search', async () => {
+    expect((await validateBody(PatientSearchDto, {})).ok).toBe(true);
+  });
+
+  it('turns date-of-birth bounds given over HTTP into an inclusive day range', async () => {
+    const result = await validateBody(PatientSearchDto, { dateOfBirthFrom: '1980-01-01', dateOfBirthTo: '1980-12-31', lastName: 'X' });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(toCriteria(result.value)).toEqual({
+      lastName: 'X',
+      dateOfBirthFrom: new Date('1980-01-01T00:00:00.000Z'),
+      dateOfBirthBefore: new Date('1981-01-01T00:00:00.000Z'),
+    });
+  });
+
+  it('refuses unknown criteria and bad dates', async () => {
+    const result = await validateBody(PatientSearchDto, { nickname: 'a', dateOfBirthFrom: 'last year' });
+    expect(fields(result)).toEqual(['dateOfBirthFrom', 'nickname']);
+  });
+});
