@@ -1,1 +1,4 @@
+export * from './http';
+export * from './mongo';
 export * from './secrets';
+export * from './settings';

@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+
+import type { ClassConstructor } from 'class-transformer';
+import { plainToInstance } from 'class-transformer';
+import { validate, type ValidationError as ClassValidationError, type ValidatorOptions } from 'class-validator';
+
+import { type FieldError, ValidationError } from './errors';
+
+/** The outcome of validating input against a DTO class: the typed instance, or every failing field. */
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const VALIDATOR_OPTIONS: ValidatorOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  validationError: { target: false, value: false },
+};
+
+/**
+ * Validates plain input (a parsed body, query parameters) against a class-validator DTO. Unknown
+ * fields are errors, nested DTOs (`@ValidateNested` + `@Type`) are checked field by field, and every
+ * failing field is reported with every message, by its path (`actor.system`, `items[2].code`).
+ */
+export async function validateInput<T extends object>(type: ClassConstructor<T>, input: unknown): Promise<ValidationResult<T>> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ field: '', messages: ['the input must be a JSON object'] }] };
+  }
+  const instance = plainToInstance(type, input, { exposeDefaultValues: true });
+  const errors = await validate(instance, VALIDATOR_OPTIONS);
+  if (errors.length === 0) return { ok: true, value: instance };
+  return { ok: false, errors: flatten(errors, '') };
+}
+
+/** Like `validateInput`, but throws the `400` `ValidationError` that `handle()` answers with. */
+export async function validOrThrow<T extends object>(type: ClassConstructor<T>, input: unknown): Promise<T> {
+  const result = await validateInput(type, input);
+  if (!result.ok) throw new ValidationError(result.errors);
+  return result.value;
+}
+
+/**
+ * Query parameters as a plain object for `validateInput`. A parameter given more than once becomes an
+ * array, so a DTO expecting a string reports it instead of silently using the first value.
+ */
+export function queryToObject(query: URLSearchParams): Record<string, string | string[]> {
+  const result: Record<string, string | string[]> = {};
+  for (const key of new Set(query.keys())) {
+    const values = query.getAll(key);
+    result[key] = values.length === 1 ? (values[0] ?? '') : values;
+  }
+  return result;
+}
+
+function flatten(errors: ClassValidationError[], parent: string): FieldError[] {
+  const result: FieldError[] = [];
+  for (const error of errors) {
+    const field = joinPath(parent, error.property);
+    const messages = Object.values(error.constraints ?? {}).map((message) => qualify(message, error.property, field));
+    if (messages.length > 0) result.push({ field, messages });
+    if (error.children && error.children.length > 0) result.push(...flatten(error.children, field));
+  }
+  return result;
+}
+
+function joinPath(parent: string, property: string): string {
+  if (/^\d+$/.test(property)) return `${parent}[${property}]`;
+  return parent === '' ? property : `${parent}.${property}`;
+}
+
+// class-validator starts messages with the bare property name; show the full path instead.
+function qualify(message: string, property: string, field: string): string {
+  if (property === field) return message;
+  if (message.startsWith(`property ${property} `)) return `property ${field} ${message.slice(`property ${property} `.length)}`;
+  if (message.startsWith(`${property} `)) return `${field} ${message.slice(property.length + 1)}`;
+  return message;
+}

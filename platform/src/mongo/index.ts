@@ -1,0 +1,2 @@
+export { createMongoClient, ensureIndexes, type IndexDefinition, type MongoClientSettings } from './client';
+export { isDuplicateKeyError, isStoreUnavailableError, storeUnavailable, withStore } from './errors';

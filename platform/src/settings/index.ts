@@ -1,0 +1,1 @@
+export { readSettings, setting, type SettingDefinition, settingNames, SettingsError, type SettingsOf } from './settings';

@@ -1,0 +1,111 @@
+import { Type } from 'class-transformer';
+import { IsArray, IsInt, IsOptional, IsString, MaxLength, Min, ValidateNested } from 'class-validator';
+
+import { queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
+
+class Item {
+  @IsString()
+  code!: string;
+
+  @IsInt()
+  @Min(1)
+  quantity!: number;
+}
+
+class Owner {
+  @IsString()
+  @MaxLength(5)
+  name!: string;
+}
+
+class Order {
+  @IsString()
+  @MaxLength(10)
+  reference!: string;
+
+  @ValidateNested()
+  @Type(() => Owner)
+  owner!: Owner;
+
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => Item)
+  items!: Item[];
+
+  @IsOptional()
+  @IsString()
+  note?: string;
+}
+
+const valid = { reference: 'R-1', owner: { name: 'ann' }, items: [{ code: 'a', quantity: 1 }] };
+
+describe('validateInput', () => {
+  it('returns a typed instance of the DTO for valid input', async () => {
+    const result = await validateInput(Order, valid);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value).toBeInstanceOf(Order);
+    expect(result.value.owner).toBeInstanceOf(Owner);
+    expect(result.value.items[0]).toBeInstanceOf(Item);
+  });
+
+  it('reports every failing field, nested and in arrays, by path', async () => {
+    const result = await validateInput(Order, {
+      reference: 'far-too-long-reference',
+      owner: { name: 'a name that is too long' },
+      items: [{ code: 'a', quantity: 1 }, { code: 7, quantity: 0 }],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const fields = result.errors.map((error) => error.field).sort();
+    expect(fields).toEqual(['items[1].code', 'items[1].quantity', 'owner.name', 'reference']);
+    const ownerName = result.errors.find((error) => error.field === 'owner.name');
+    expect(ownerName?.messages).toEqual(['owner.name must be shorter than or equal to 5 characters']);
+  });
+
+  it('reports a missing required field and every message for it', async () => {
+    const result = await validateInput(Order, { owner: { name: 'x' }, items: [] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual([{ field: 'reference', messages: expect.arrayContaining(['reference must be a string']) }]);
+    expect(result.errors[0]?.messages).toHaveLength(2);
+  });
+
+  it('rejects unknown fields at the top level and inside nested objects', async () => {
+    const result = await validateInput(Order, { ...valid, extra: 1, owner: { name: 'x', role: 'admin' } });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual(
+      expect.arrayContaining([
+        { field: 'extra', messages: ['property extra should not exist'] },
+        { field: 'owner.role', messages: ['property owner.role should not exist'] },
+      ]),
+    );
+  });
+
+  it('reports a nested object given as a scalar', async () => {
+    const result = await validateInput(Order, { ...valid, owner: 'ann' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((error) => error.field)).toContain('owner');
+  });
+
+  it.each([null, [], 'text', 3])('refuses input that is not an object: %p', async (input) => {
+    const result = await validateInput(Order, input);
+    expect(result).toEqual({ ok: false, errors: [{ field: '', messages: ['the input must be a JSON object'] }] });
+  });
+});
+
+describe('validOrThrow', () => {
+  it('throws a 400 ValidationError carrying the failing fields as details', async () => {
+    const error = await validOrThrow(Order, { ...valid, reference: 5 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ status: 400, code: 'validation_failed', details: [{ field: 'reference' }] });
+  });
+});
+
+describe('queryToObject', () => {
+  it('keeps single values as strings and repeated ones as arrays', () => {
+    expect(queryToObject(new URLSearchParams('a=1&b=2&b=3'))).toEqual({ a: '1', b: ['2', '3'] });
+  });
+});
