@@ -105,7 +105,9 @@ export type UndoResult =
  *
  * **Idempotency.** Before claiming, look for a claim by `operationId` (an index on it): when one
  * exists, the command already ran; finish applying it if the crash came between the claim and the
- * document write, and return the same `StoredVersion` without a new version.
+ * document write, and return the same `StoredVersion` without a new version. A duplicate key on
+ * the claim whose claim carries the SAME `operationId` is that case too: an attempt the host gave
+ * up on (timeout) may still be running next to its retry.
  *
  * **Deletion** is a version too (a tombstone claim), so it can be undone and reads answer 404.
  */

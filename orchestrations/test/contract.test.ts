@@ -1,4 +1,11 @@
-import { ACTIVITY_NAMES, isPermanentFailure, ORCHESTRATION_NAMES, orchestrationNameFor, PermanentFailure, WRITE_KINDS } from '../src';
+import {
+  ACTIVITY_NAMES,
+  isPermanentFailure,
+  ORCHESTRATION_NAMES,
+  orchestrationNameFor,
+  PermanentFailure,
+  WRITE_KINDS,
+} from '../src';
 
 describe('write contract', () => {
   it('gives every write kind its own orchestration name, distinct from the activity names', () => {

@@ -1,0 +1,31 @@
+/**
+ * The one entry point an app calls (from its composition root, once, at start): registers the
+ * write orchestrations and their activities with the Functions runtime. Importing the package
+ * registers nothing.
+ */
+import type { ActivityHandler, OrchestrationHandler } from 'durable-functions';
+import * as df from 'durable-functions';
+
+import { WRITE_KINDS } from './contract';
+import { ACTIVITY_NAMES, ORCHESTRATION_NAMES } from './names';
+import type { WriteDependencies } from './ports';
+import { createWriteActivities } from './write/activities';
+import { writeOrchestrator } from './write/orchestrator';
+import type { AuditStepInput, PersistStepInput, UndoStepInput } from './write/steps';
+
+/** The part of `df.app` that `register` uses; the testing driver passes its own to capture the handlers. */
+export interface DurableRegistrar {
+  orchestration(name: string, handler: OrchestrationHandler): unknown;
+  activity(name: string, options: { handler: ActivityHandler }): unknown;
+}
+
+/** Registers the four write orchestrations and the audit, persist and undo activities. */
+export function register(deps: WriteDependencies, registrar: DurableRegistrar = df.app): void {
+  for (const kind of WRITE_KINDS) registrar.orchestration(ORCHESTRATION_NAMES[kind], writeOrchestrator(kind));
+  const activities = createWriteActivities(deps);
+  registrar.activity(ACTIVITY_NAMES.audit, { handler: (input: unknown) => activities.audit(input as AuditStepInput) });
+  registrar.activity(ACTIVITY_NAMES.persist, {
+    handler: (input: unknown) => activities.persist(input as PersistStepInput),
+  });
+  registrar.activity(ACTIVITY_NAMES.undo, { handler: (input: unknown) => activities.undo(input as UndoStepInput) });
+}

@@ -1,0 +1,96 @@
+/**
+ * The inputs and results of the write activities, as recorded in history. Like the orchestration
+ * input, they carry references, codes, times and the sealed payload only.
+ */
+import type { AuditOutcome, SealedPayload, WriteInput, WriteKind } from '../contract';
+import type { PermanentFailureCode } from '../errors';
+import type { AuditEntry, StoredVersion, UndoResult } from '../ports';
+
+/**
+ * What an activity answers. A permanent failure is a *completed* activity with `ok: false`, so the
+ * host does not retry it; a transient failure is a thrown error, which it does retry.
+ */
+export type StepResult<T> = { ok: true; value: T } | { ok: false; failure: StepFailure };
+
+export interface StepFailure {
+  code: PermanentFailureCode;
+  message: string;
+  currentVersion?: number;
+}
+
+export type AuditStepInput = AuditEntry;
+export type AuditStepResult = StepResult<{ recordId: string }>;
+
+export interface PersistStepInput {
+  kind: WriteKind;
+  operationId: string;
+  patientId: string;
+  testId?: string;
+  expectedVersion?: number;
+  payload?: SealedPayload;
+  /** Orchestration time of the persist step: the `lastUpdated` it writes. */
+  at: string;
+}
+export type PersistStepResult = StepResult<StoredVersion>;
+
+export interface UndoStepInput {
+  kind: WriteKind;
+  operationId: string;
+  patientId: string;
+  testId?: string;
+  at: string;
+}
+export type UndoStepResult = StepResult<UndoResult>;
+
+const OPERATIONS: Record<WriteKind, AuditEntry['operation']> = {
+  createPatient: 'create',
+  updatePatient: 'update',
+  deletePatient: 'delete',
+  createTestResult: 'create',
+};
+
+/** The audit record for one outcome of a write. */
+export function auditEntryFor(
+  input: WriteInput,
+  instanceId: string,
+  outcome: AuditOutcome,
+  at: string,
+  extra: { reason?: string; version?: number } = {},
+): AuditEntry {
+  const resource: AuditEntry['resource'] =
+    input.kind === 'createTestResult'
+      ? { type: 'test', id: input.testId, patientId: input.patientId }
+      : { type: 'patient', id: input.patientId, patientId: input.patientId };
+  return {
+    idempotencyKey: `${input.operationId}:${outcome}`,
+    operationId: input.operationId,
+    instanceId,
+    kind: input.kind,
+    operation: OPERATIONS[input.kind],
+    resource,
+    actor: input.actor,
+    outcome,
+    ...(extra.reason === undefined ? {} : { reason: extra.reason }),
+    ...(extra.version === undefined ? {} : { version: extra.version }),
+    at,
+    ...(input.trace === undefined ? {} : { trace: input.trace }),
+  };
+}
+
+/** The persist activity's input for a write. */
+export function persistInputFor(input: WriteInput, at: string): PersistStepInput {
+  const step: PersistStepInput = { kind: input.kind, operationId: input.operationId, patientId: input.patientId, at };
+  if (input.kind === 'createTestResult') step.testId = input.testId;
+  if ((input.kind === 'updatePatient' || input.kind === 'deletePatient') && input.expectedVersion !== undefined) {
+    step.expectedVersion = input.expectedVersion;
+  }
+  if (input.kind !== 'deletePatient') step.payload = input.payload;
+  return step;
+}
+
+/** The undo activity's input for a write. */
+export function undoInputFor(input: WriteInput, at: string): UndoStepInput {
+  const step: UndoStepInput = { kind: input.kind, operationId: input.operationId, patientId: input.patientId, at };
+  if (input.kind === 'createTestResult') step.testId = input.testId;
+  return step;
+}
