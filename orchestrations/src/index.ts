@@ -1,7 +1,6 @@
 export * from './contract';
 export * from './errors';
 export * from './names';
-export * from './payload-cipher';
 export * from './ports';
 export { type DurableRegistrar, register } from './register';
 export * from './retry-policies';

@@ -13,3 +13,4 @@ export {
   type RunResult,
 } from './driver';
 export { Faults, InMemoryAuditRegister, InMemoryPatientStore, type MemoryPatient } from './memory';
+export { type PayloadKeyRing, TestPayloadCipher } from './payload-cipher';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
 import type { WriteDocument, WriteInput, WriteKind } from '../../src';
-import { AesGcmPayloadCipher, register } from '../../src';
+import { register } from '../../src';
 import type { DriverOptions } from '../../src/testing';
-import { createDriver, InMemoryAuditRegister, InMemoryPatientStore } from '../../src/testing';
+import { createDriver, InMemoryAuditRegister, InMemoryPatientStore, TestPayloadCipher } from '../../src/testing';
 
 /** A patient document with values distinctive enough to search history for. */
 export const PATIENT: WriteDocument = {
@@ -35,7 +35,7 @@ export const TEST_RESULT: WriteDocument = {
 export function setup(options?: DriverOptions) {
   const store = new InMemoryPatientStore();
   const audit = new InMemoryAuditRegister();
-  const cipher = new AesGcmPayloadCipher({ currentKeyId: 'k1', keys: { k1: randomBytes(32) } });
+  const cipher = new TestPayloadCipher({ currentKeyId: 'k1', keys: { k1: randomBytes(32) } });
   const driver = createDriver((registrar) => {
     register({ store, audit, cipher }, registrar);
   }, options);

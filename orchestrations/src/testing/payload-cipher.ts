@@ -1,14 +1,14 @@
 /**
- * AES-256-GCM sealing of write documents, so orchestration input and history carry ciphertext
- * only. One key ring: documents are sealed with the current key and opened with whichever key
- * their `keyId` names, so keys rotate without breaking writes still in flight or being replayed.
- * Keys come from configuration (Key Vault in Azure, a local key locally); never from code.
+ * AES-256-GCM sealing for tests of the orchestrations, so they run on real ciphertext (the
+ * no-personal-data checks search history for the clear values). patient-app has the production
+ * cipher; this one exists so orchestrations need not depend on the app. It takes a key ring, so
+ * tests can rotate keys under writes in flight.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-import type { SealedPayload } from './contract';
-import { PermanentFailure } from './errors';
-import type { PayloadCipher, WriteDocument } from './ports';
+import type { SealedPayload } from '../contract';
+import { PermanentFailure } from '../errors';
+import type { PayloadCipher, WriteDocument } from '../ports';
 
 export interface PayloadKeyRing {
   /** The key new payloads are sealed with. */
@@ -17,7 +17,7 @@ export interface PayloadKeyRing {
   keys: Readonly<Record<string, Buffer>>;
 }
 
-export class AesGcmPayloadCipher implements PayloadCipher {
+export class TestPayloadCipher implements PayloadCipher {
   constructor(private readonly ring: PayloadKeyRing) {
     for (const [id, key] of Object.entries(ring.keys)) {
       if (key.length !== 32) throw new Error(`Payload key ${id} must be 32 bytes (AES-256), not ${key.length}`);
