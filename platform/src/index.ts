@@ -2,3 +2,4 @@ export * from './http';
 export * from './mongo';
 export * from './secrets';
 export * from './settings';
+export * from './telemetry';
