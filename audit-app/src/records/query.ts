@@ -1,0 +1,59 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+/** The query parameters of `GET /api/auditrecord`; every filter is optional and they combine with AND. */
+export class AuditRecordQueryDto {
+  @IsOptional()
+  @IsString()
+  @Matches(ID, { message: 'resourceId must be an id' })
+  @MaxLength(128)
+  resourceId?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(ID, { message: 'correlationId must be an id' })
+  @MaxLength(128)
+  correlationId?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(ID, { message: 'instanceId must be an id' })
+  @MaxLength(128)
+  instanceId?: string;
+
+  /** Records whose `timestamp` is at or after this instant. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  /** Records whose `timestamp` is before this instant (exclusive). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be a whole number' })
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit?: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  continuationToken?: string;
+}
+
+/** A validated query, with the defaults applied. */
+export interface AuditRecordFilter {
+  resourceId?: string;
+  correlationId?: string;
+  instanceId?: string;
+  from?: Date;
+  to?: Date;
+}

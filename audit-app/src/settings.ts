@@ -1,0 +1,24 @@
+import { readSettings, SECRET_SETTINGS, type SecretSource, setting, settingNames, type SettingsOf } from '@patient-records/platform';
+
+/** Every setting audit-app reads itself, with its default; see docs/audit.md. */
+export const settingDefinitions = {
+  /** The audit register's MongoDB (Cosmos DB for MongoDB in Azure); a secret. */
+  mongoConnectionString: setting.mongoConnectionString('MONGODB_CONNECTION_STRING'),
+  /** The database of its own that audit-app keeps records in. */
+  databaseName: setting.string('AUDIT_DATABASE_NAME', { default: 'audit' }),
+  /** Signs continuation tokens (any long random string); a secret. Unset: tokens are integrity-checked only. */
+  continuationTokenKey: setting.optionalString('CONTINUATION_TOKEN_KEY', { secret: true }),
+};
+
+export type AuditAppSettings = SettingsOf<typeof settingDefinitions>;
+
+/**
+ * Every app setting audit-app reads: its own and those the settings source reads (Key Vault). The
+ * infra cross-check compares this list with the app settings Terraform declares.
+ */
+export const appSettingNames: readonly string[] = [...settingNames(settingDefinitions), ...Object.values(SECRET_SETTINGS)];
+
+/** Reads and checks every setting once; throws a `SettingsError` naming each one missing or invalid. */
+export function loadSettings(source: SecretSource): Promise<AuditAppSettings> {
+  return readSettings(source, settingDefinitions);
+}
