@@ -35,6 +35,8 @@ export interface TimelineEntry {
   fireAt?: string;
   /** Sub-orchestrations: the child instance, when the history names it. */
   instanceId?: string;
+  /** Index of the history event this entry was read from (its completion, or TimerCreated). */
+  eventIndex: number;
 }
 
 export interface TimelineStep {
@@ -125,6 +127,7 @@ export function buildTimeline(history: readonly RecordedEvent[], options: Timeli
   const retryTimerOwner = new Map<TimelineEntry, string>();
   let previousTimestamp: string | undefined;
 
+  let eventIndex = -1;
   const addTask = (
     event: RecordedEvent,
     kind: 'activity' | 'subOrchestration',
@@ -143,7 +146,7 @@ export function buildTimeline(history: readonly RecordedEvent[], options: Timeli
       attempt = 1;
     }
     const start = event.scheduledTime ?? previousTimestamp ?? event.timestamp;
-    const entry: TimelineEntry = { kind, name, step, attempt, status, start };
+    const entry: TimelineEntry = { kind, name, step, attempt, status, start, eventIndex };
     if (status !== 'running') {
       entry.end = event.timestamp;
       const duration = durationBetween(start, event.timestamp);
@@ -174,6 +177,7 @@ export function buildTimeline(history: readonly RecordedEvent[], options: Timeli
   };
 
   for (const event of history) {
+    eventIndex += 1;
     switch (event.type) {
       case 'ExecutionStarted':
         if (event.name !== undefined) timeline.orchestrator = event.name;
@@ -207,8 +211,9 @@ export function buildTimeline(history: readonly RecordedEvent[], options: Timeli
               step: owner[1].step,
               status: 'running',
               start: event.timestamp,
+              eventIndex,
             }
-          : { kind: 'timer', name: 'timer', step: nextStep++, status: 'running', start: event.timestamp };
+          : { kind: 'timer', name: 'timer', step: nextStep++, status: 'running', start: event.timestamp, eventIndex };
         if (event.fireAt !== undefined) entry.fireAt = event.fireAt;
         if (owner) {
           owner[1].state = 'waiting';
@@ -244,6 +249,7 @@ export function buildTimeline(history: readonly RecordedEvent[], options: Timeli
           start: event.timestamp,
           end: event.timestamp,
           durationMs: 0,
+          eventIndex,
         });
         break;
       case 'ExecutionCompleted':

@@ -7,7 +7,7 @@ const sealed = { alg: 'A256GCM', keyId: 'local-1', iv: 'aXY=', ciphertext: 'Y2lw
 export const operationId = 'op-7f3a';
 export const patientId = '0b7e6a5c-3f2d-4c1b-9a8e-1d2c3b4a5f60';
 
-const audit = (outcome: string) => ({
+export const audit = (outcome: string) => ({
   idempotencyKey: `${operationId}:${outcome}`,
   operationId,
   instanceId: operationId,
@@ -77,7 +77,12 @@ export const succeededConverted = [
 
 /** A create whose first audit call failed once and was retried after a 1 s timer (converted shape). */
 export const retriedConverted = [
-  { EventType: 'ExecutionStarted', FunctionName: 'createPatientOrchestrator', Timestamp: '2026-12-02T11:00:00.000Z' },
+  {
+    EventType: 'ExecutionStarted',
+    FunctionName: 'createPatientOrchestrator',
+    Input: input,
+    Timestamp: '2026-12-02T11:00:00.000Z',
+  },
   {
     EventType: 'TaskFailed',
     FunctionName: 'auditWriteActivity',

@@ -1,0 +1,4 @@
+export * from './engine';
+export * from './files';
+export * from './recording';
+export * from './replayer';
