@@ -8,6 +8,8 @@ export interface ReadAuditEntry {
   actor: Actor;
   /** The correlation id of the request (its invocation id). */
   operationId: string;
+  /** `notFound` when the addressed resource does not exist. */
+  outcome: 'succeeded' | 'notFound';
   /** Counts only: how many records the read returned. Never criteria or values. */
   resultCount?: number;
   at: string;
@@ -59,7 +61,7 @@ export function readAuditRecord(entry: ReadAuditEntry): AuditRecordRequest {
     sourceSystemName,
     actor: entry.actor,
     resource,
-    outcome: 'succeeded',
+    outcome: entry.outcome,
     correlationId: entry.operationId,
     timestamp: entry.at,
   };

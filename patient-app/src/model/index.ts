@@ -1,4 +1,3 @@
 export * from './patient';
 export * from './search';
 export * from './test-result';
-export * from './validate';

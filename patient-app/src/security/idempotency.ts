@@ -25,6 +25,13 @@ export class IdempotencyHasher {
     return `idem-${keyHash.slice(0, 40)}`;
   }
 
+  /** A UUID derived from the key (the new patient's or test's id), so a repeat assigns the same one. */
+  derivedId(keyHash: string, purpose: string): string {
+    const h = this.hmac(['id', purpose, keyHash]);
+    const variant = ((parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+
   private hmac(parts: string[]): string {
     const mac = createHmac('sha256', this.key);
     for (const part of parts) mac.update(`${part.length}:${part}`);

@@ -106,7 +106,7 @@ describe('HttpAuditClient', () => {
 
   it('records reads with counts, never criteria', async () => {
     answer = (_s, res) => json(res, 201, { id: 'rec-3' });
-    await client().recordRead({ operation: 'search', resource: { type: 'patient' }, actor: { system: 's' }, operationId: 'inv-1', resultCount: 3, at: entry.at });
+    await client().recordRead({ outcome: 'succeeded', operation: 'search', resource: { type: 'patient' }, actor: { system: 's' }, operationId: 'inv-1', resultCount: 3, at: entry.at });
     expect(seen[0]?.body).toEqual({
       sourceSystemName: 'patient-app',
       actor: { system: 's' },

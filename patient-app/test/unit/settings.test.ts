@@ -31,6 +31,7 @@ describe('settings', () => {
     const shortKey = randomBytes(16).toString('base64');
     const error: unknown = await loadSettings(new EnvironmentSecretSource({ ...complete, PAYLOAD_ENCRYPTION_KEY: shortKey })).catch((e: unknown) => e);
     expect(String(error)).toContain('PAYLOAD_ENCRYPTION_KEY must be 32 bytes');
+    expect(String(error)).not.toContain('MONGODB');
     expect(String(error)).not.toContain(shortKey);
     await expect(loadSettings(new EnvironmentSecretSource({ ...complete, WRITE_WAIT_TIMEOUT_MS: 'soon' }))).rejects.toThrow('WRITE_WAIT_TIMEOUT_MS');
     await expect(loadSettings(new EnvironmentSecretSource({ ...complete, AUDIT_API_URL: 'audit-app' }))).rejects.toThrow('AUDIT_API_URL');

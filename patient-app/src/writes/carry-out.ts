@@ -1,0 +1,33 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { UnprocessableEntityError } from '@patient-records/platform';
+import * as df from 'durable-functions';
+
+import { idempotencyKeyOf } from '../http/inputs';
+import { actorOf, traceOf } from '../http/request-context';
+import { answerFor } from './answers';
+import type { WriteRequest, WriteService } from './write-service';
+
+/**
+ * Starts a validated write as its orchestration, waits for it (up to WRITE_WAIT_TIMEOUT_MS) and
+ * answers from its result. A repeated `Idempotency-Key` with the same request answers from the
+ * first write; with another request it is `422`.
+ */
+export async function carryOut(
+  writes: WriteService,
+  request: HttpRequest,
+  context: InvocationContext,
+  write: Omit<WriteRequest, 'actor' | 'trace' | 'idempotency'> & { body: unknown },
+): Promise<HttpResponseInit> {
+  const client = df.getClient(context);
+  const key = idempotencyKeyOf(request);
+  const { body, ...rest } = write;
+  const writeRequest: WriteRequest = { ...rest, actor: actorOf(request) };
+  const trace = traceOf(context);
+  if (trace) writeRequest.trace = trace;
+  if (key !== undefined) writeRequest.idempotency = { key, method: request.method, route: new URL(request.url).pathname, body };
+  const started = await writes.start(client, writeRequest);
+  if (started.kind === 'idempotencyMismatch') {
+    throw new UnprocessableEntityError('This Idempotency-Key was used for a different request.', { code: 'idempotency_key_reused' });
+  }
+  return answerFor(await writes.wait(client, started.operationId));
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  type Actor,
+  orchestrationNameFor,
+  type SealedPayload,
+  type TraceCarrier,
+  WRITE_KINDS,
+  type WriteDocument,
+  type WriteInput,
+  type WriteKind,
+  type WriteResult,
+} from '@patient-records/orchestrations';
+import type { DurableClient } from 'durable-functions';
+
+import type { IdempotencyKeys } from '../data/idempotency-keys';
+import type { IdempotencyHasher } from '../security/idempotency';
+import type { AesGcmPayloadCipher } from '../security/payload-cipher';
+
+/** A write the HTTP layer validated and wants carried out. */
+export interface WriteRequest {
+  kind: WriteKind;
+  /** For `createPatient` without an idempotency key, leave it out: the service assigns one. */
+  patientId?: string;
+  document?: WriteDocument;
+  expectedVersion?: number;
+  actor: Actor;
+  trace?: TraceCarrier;
+  /** The caller's `Idempotency-Key` and what identifies the request (method, route, body). */
+  idempotency?: { key: string; method: string; route: string; body: unknown };
+}
+
+/** How far a write got while the starter waited. */
+export type WriteStatus =
+  | { state: 'done'; operationId: string; result: WriteResult; document?: WriteDocument }
+  | { state: 'running'; operationId: string }
+  | { state: 'failed'; operationId: string; runtimeStatus: string }
+  | { state: 'unknown'; operationId: string };
+
+/** Started, or refused before starting. */
+export type StartOutcome = { kind: 'started' | 'repeat'; operationId: string } | { kind: 'idempotencyMismatch' };
+
+const finishedFailed = new Set(['Failed', 'Terminated', 'Canceled']);
+const firstPollMs = 2;
+const maxPollMs = 100;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isWriteInput(value: unknown): value is WriteInput {
+  if (typeof value !== 'object' || value === null) return false;
+  const input = value as { v?: unknown; kind?: unknown; operationId?: unknown };
+  return input.v === 1 && typeof input.operationId === 'string' && (WRITE_KINDS as readonly unknown[]).includes(input.kind);
+}
+
+function isWriteResult(value: unknown): value is WriteResult {
+  return typeof value === 'object' && value !== null && (value as { v?: unknown }).v === 1 && typeof (value as { outcome?: unknown }).outcome === 'string';
+}
+
+export interface WriteServiceOptions {
+  cipher: AesGcmPayloadCipher;
+  hasher: IdempotencyHasher;
+  idempotencyKeys: IdempotencyKeys;
+  /** How long `wait` polls before answering `running` (WRITE_WAIT_TIMEOUT_MS). */
+  waitTimeoutMs: number;
+}
+
+/**
+ * Starts write orchestrations and waits for them. The operation id is the orchestration instance
+ * id: a fresh UUID, or derived from the `Idempotency-Key` (HMAC) so that a repeat finds the
+ * instance the first request started and starts nothing. The document travels sealed
+ * (AES-256-GCM); the answer's body is opened from the instance's input, so it is exactly the first
+ * result, and the store is not read again.
+ */
+export class WriteService {
+  constructor(private readonly options: WriteServiceOptions) {}
+
+  async start(client: DurableClient, request: WriteRequest): Promise<StartOutcome> {
+    let operationId: string = randomUUID();
+    let idempotencyKeyHash: string | undefined;
+    let ids: { patientId: string; testId: string } = { patientId: randomUUID(), testId: randomUUID() };
+    if (request.idempotency) {
+      const { key, method, route, body } = request.idempotency;
+      const keyHash = this.options.hasher.keyHash(request.actor.system, key);
+      const requestHash = this.options.hasher.requestHash(method, route, { body, expectedVersion: request.expectedVersion ?? null });
+      operationId = this.options.hasher.operationId(keyHash);
+      idempotencyKeyHash = keyHash;
+      ids = { patientId: this.options.hasher.derivedId(keyHash, 'patientId'), testId: this.options.hasher.derivedId(keyHash, 'testId') };
+      const decision = await this.options.idempotencyKeys.decide(keyHash, requestHash, operationId, new Date());
+      if (decision.kind === 'mismatch') return { kind: 'idempotencyMismatch' };
+      if (decision.kind === 'repeat') {
+        // The first request may have stopped between recording the key and starting the write.
+        if (await this.exists(client, decision.operationId)) return { kind: 'repeat', operationId: decision.operationId };
+      }
+    }
+    const input = this.inputFor(request, operationId, ids, idempotencyKeyHash);
+    await client.startNew(orchestrationNameFor(request.kind), { instanceId: operationId, input });
+    return { kind: 'started', operationId };
+  }
+
+  /** Polls the write's status with a short, growing interval, up to `timeoutMs`. */
+  async wait(client: DurableClient, operationId: string, timeoutMs = this.options.waitTimeoutMs): Promise<WriteStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let interval = firstPollMs;
+    for (;;) {
+      const status = await this.status(client, operationId);
+      if (status.state !== 'running') return status;
+      const left = deadline - Date.now();
+      if (left <= 0) return status;
+      await sleep(Math.min(interval, left));
+      interval = Math.min(interval * 2, maxPollMs);
+    }
+  }
+
+  /** The write's status now, without waiting. */
+  async status(client: DurableClient, operationId: string): Promise<WriteStatus> {
+    let status;
+    try {
+      status = await client.getStatus(operationId, { showInput: true });
+    } catch (error) {
+      if (error instanceof Error && /could not find any data/i.test(error.message)) return { state: 'unknown', operationId };
+      throw error;
+    }
+    const runtimeStatus: string = status.runtimeStatus;
+    if (!isWriteInput(status.input)) return { state: 'unknown', operationId };
+    if (runtimeStatus === 'Completed') {
+      if (!isWriteResult(status.output)) return { state: 'failed', operationId, runtimeStatus };
+      const done: WriteStatus = { state: 'done', operationId, result: status.output };
+      if ('payload' in status.input) done.document = await this.options.cipher.open(status.input.payload);
+      return done;
+    }
+    if (finishedFailed.has(runtimeStatus)) return { state: 'failed', operationId, runtimeStatus };
+    return { state: 'running', operationId };
+  }
+
+  private async exists(client: DurableClient, operationId: string): Promise<boolean> {
+    return (await this.status(client, operationId)).state !== 'unknown';
+  }
+
+  private inputFor(
+    request: WriteRequest,
+    operationId: string,
+    ids: { patientId: string; testId: string },
+    idempotencyKeyHash: string | undefined,
+  ): WriteInput {
+    const patientId = request.patientId ?? ids.patientId;
+    const base = {
+      v: 1 as const,
+      operationId,
+      patientId,
+      actor: request.actor,
+      ...(idempotencyKeyHash !== undefined ? { idempotencyKeyHash } : {}),
+      ...(request.trace !== undefined ? { trace: request.trace } : {}),
+    };
+    const seal = (): SealedPayload =>
+      this.options.cipher.seal(request.document ?? {}, `${request.kind}:${operationId}:${patientId}`);
+    const expected = request.expectedVersion !== undefined ? { expectedVersion: request.expectedVersion } : {};
+    switch (request.kind) {
+      case 'createPatient':
+        return { ...base, kind: 'createPatient', payload: seal() };
+      case 'updatePatient':
+        return { ...base, kind: 'updatePatient', ...expected, payload: seal() };
+      case 'deletePatient':
+        return { ...base, kind: 'deletePatient', ...expected };
+      case 'createTestResult':
+        return { ...base, kind: 'createTestResult', testId: ids.testId, payload: seal() };
+    }
+  }
+}
