@@ -27,11 +27,21 @@ export async function compose(source: SecretSource): Promise<AuditServices> {
 let services: Promise<AuditServices> | undefined;
 
 /**
- * The process's services, composed on first call from the app settings (and Key Vault when
- * `KEY_VAULT_URL` is set). A settings error is permanent until the app is restarted with fixed
- * settings, so it is kept and every request answers 500 with the logged message naming them.
+ * The process's services, composed once from the app settings (and Key Vault when `KEY_VAULT_URL`
+ * is set). The app's `appStart` hook calls it, so a missing setting stops the app at start; a
+ * failure is not kept, so a vault that was briefly unreachable is read again on the next call.
  */
 export function appServices(): Promise<AuditServices> {
-  services ??= compose(createSecretSource(process.env));
+  services ??= compose(createSecretSource(process.env)).catch((error: unknown) => {
+    services = undefined;
+    throw error instanceof Error ? new Error(`audit-app cannot start: ${error.message}`, { cause: error }) : error;
+  });
   return services;
+}
+
+/** Closes what `appServices` built; for the app's `appTerminate` hook. */
+export async function closeAppServices(): Promise<void> {
+  const built = services;
+  services = undefined;
+  if (built) await (await built.catch(() => undefined))?.close();
 }

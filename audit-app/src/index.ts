@@ -1,14 +1,20 @@
 // The Functions entry point (package.json `main`): importing a function's module registers it.
-// Settings are read and checked here, at load, so a missing one shows at start, named, in the log.
 import './functions/createAuditRecord';
 import './functions/getAuditRecord';
 import './functions/health';
 import './functions/listAuditRecords';
 
-import { appServices } from './composition';
+import { app } from '@azure/functions';
 
-appServices().catch((error: unknown) => {
-  console.error(`audit-app cannot start: ${error instanceof Error ? error.message : String(error)}`);
+import { appServices, closeAppServices } from './composition';
+
+// Settings are read and checked before the first invocation: a missing or invalid one stops the
+// app at start with a message naming it. The MongoDB client is closed when the worker stops.
+app.hook.appStart(async () => {
+  await appServices();
+});
+app.hook.appTerminate(async () => {
+  await closeAppServices();
 });
 
 export { appSettingNames } from './settings';

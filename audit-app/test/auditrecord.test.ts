@@ -1,19 +1,14 @@
 import { MongoClient } from 'mongodb';
 
-import type * as Composition from '../src/composition';
-import type { RegisteredHttpFunction } from './support/functions';
+import type { LoadedFunctionApp, RegisteredHttpFunction } from './support/functions';
 import { invoke, loadFunctionApp } from './support/functions';
 import { useStore } from './support/store';
 
 const fixture = useStore('audit_app');
-let functions: Map<string, RegisteredHttpFunction>;
+let auditApp: LoadedFunctionApp;
 let client: MongoClient;
 
-const fn = (name: string): RegisteredHttpFunction => {
-  const found = functions.get(name);
-  if (found === undefined) throw new Error(`${name} is not registered`);
-  return found;
-};
+const fn = (name: string): RegisteredHttpFunction => auditApp.get(name);
 const post = (json: unknown, headers: Record<string, string> = {}) => invoke(fn('createAuditRecord'), { json, headers });
 const list = (query: Record<string, string>) => invoke(fn('listAuditRecords'), { query });
 const audits = () => client.db(fixture.databaseName).collection('audits');
@@ -22,15 +17,15 @@ beforeAll(async () => {
   process.env.MONGODB_CONNECTION_STRING = fixture.store().uri;
   process.env.AUDIT_DATABASE_NAME = fixture.databaseName;
   process.env.CONTINUATION_TOKEN_KEY = 'test-signing-key';
-  functions = loadFunctionApp(() => jest.requireActual('../src/index'));
+  auditApp = loadFunctionApp(() => jest.requireActual('../src/index'));
+  await auditApp.start();
   client = await MongoClient.connect(fixture.store().uri);
 });
 
 afterAll(async () => {
   await client.db(fixture.databaseName).dropDatabase().catch(() => undefined);
   await client.close();
-  const { appServices } = jest.requireActual<typeof Composition>('../src/composition');
-  await (await appServices()).close();
+  await auditApp.terminate();
 });
 
 let sequence = 0;
@@ -53,7 +48,7 @@ function writeRecord(overrides: Record<string, unknown> = {}): Record<string, un
 
 describe('registrations', () => {
   it('registers the audit API with function keys and an anonymous health check', () => {
-    const summary = [...functions.values()].map(({ name, route, methods, authLevel }) => ({ name, route, methods, authLevel }));
+    const summary = [...auditApp.functions.values()].map(({ name, route, methods, authLevel }) => ({ name, route, methods, authLevel }));
     expect(summary).toEqual(
       expect.arrayContaining([
         { name: 'createAuditRecord', route: 'auditrecord', methods: ['POST'], authLevel: 'function' },

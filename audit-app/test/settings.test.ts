@@ -1,6 +1,5 @@
-import type * as Composition from '../src/composition';
 import { appSettingNames } from '../src/settings';
-import type { RegisteredHttpFunction } from './support/functions';
+import type { LoadedFunctionApp } from './support/functions';
 import { invoke, loadFunctionApp } from './support/functions';
 
 describe('settings', () => {
@@ -11,34 +10,30 @@ describe('settings', () => {
   });
 
   describe('when a required setting is missing', () => {
-    let functions: Map<string, RegisteredHttpFunction>;
-    const startupErrors: string[] = [];
+    let auditApp: LoadedFunctionApp;
 
-    beforeAll(async () => {
+    beforeAll(() => {
       delete process.env.MONGODB_CONNECTION_STRING;
       process.env.AUDIT_DATABASE_NAME = 'audit_unused';
-      jest.spyOn(console, 'error').mockImplementation((message: unknown) => {
-        startupErrors.push(String(message));
-      });
-      functions = loadFunctionApp(() => jest.requireActual('../src/index'));
-      // The entry point reports a settings failure asynchronously; let its rejection settle.
-      const { appServices } = jest.requireActual<typeof Composition>('../src/composition');
-      await appServices().catch(() => undefined);
+      auditApp = loadFunctionApp(() => jest.requireActual('../src/index'));
     });
 
-    afterAll(() => jest.restoreAllMocks());
-
-    it('says so at start, naming the setting', () => {
-      expect(startupErrors.join('\n')).toContain('audit-app cannot start');
-      expect(startupErrors.join('\n')).toContain('MONGODB_CONNECTION_STRING is not set');
+    it('stops the app at start, naming the setting', async () => {
+      await expect(auditApp.start()).rejects.toThrow(/audit-app cannot start: Missing or invalid settings:\n {2}- MONGODB_CONNECTION_STRING is not set/);
     });
 
     it('answers requests with a generic 500 and logs the setting by name', async () => {
-      const answer = await invoke(functions.get('listAuditRecords'));
+      const answer = await invoke(auditApp.get('listAuditRecords'));
       expect(answer.status).toBe(500);
       expect(answer.body.error.code).toBe('internal_error');
       expect(JSON.stringify(answer.body)).not.toContain('MONGODB');
       expect(answer.logs.join('\n')).toContain('MONGODB_CONNECTION_STRING is not set');
+    });
+
+    it('reads the settings again on the next request once they are fixed', async () => {
+      process.env.MONGODB_CONNECTION_STRING = 'mongodb://127.0.0.1:1/';
+      await expect(auditApp.start()).resolves.toBeUndefined();
+      await auditApp.terminate();
     });
   });
 });

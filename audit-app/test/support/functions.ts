@@ -20,15 +20,19 @@ interface CoreFunctionMetadata {
  * registrations, so tests call the app's real, registered handlers. Call inside a test or hook,
  * after the settings the app reads are in `process.env`.
  */
-export function loadFunctionApp(load: () => void): Map<string, RegisteredHttpFunction> {
+export function loadFunctionApp(load: () => void): LoadedFunctionApp {
   const registered = new Map<string, RegisteredHttpFunction>();
+  const hooks: { name: string; callback: (context: unknown) => unknown }[] = [];
   const disposable = { dispose: (): void => undefined };
   jest.doMock(
     '@azure/functions-core',
     () => ({
       setProgrammingModel: (): void => undefined,
       getProgrammingModel: (): undefined => undefined,
-      registerHook: () => disposable,
+      registerHook: (name: string, callback: (context: unknown) => unknown) => {
+        hooks.push({ name, callback });
+        return disposable;
+      },
       registerFunction: (metadata: CoreFunctionMetadata, callback: RegisteredHttpFunction['handler']) => {
         const trigger = Object.values(metadata.bindings).find((binding) => binding.type === 'httpTrigger');
         if (trigger === undefined) throw new Error(`${metadata.name} is not an HTTP function`);
@@ -45,7 +49,31 @@ export function loadFunctionApp(load: () => void): Map<string, RegisteredHttpFun
     { virtual: true },
   );
   load();
-  return registered;
+  const runHooks = async (name: string): Promise<void> => {
+    for (const hook of hooks.filter((candidate) => candidate.name === name)) {
+      await hook.callback({ hookData: {}, appHookData: {}, functionAppDirectory: process.cwd() });
+    }
+  };
+  return {
+    functions: registered,
+    get: (name) => {
+      const found = registered.get(name);
+      if (found === undefined) throw new Error(`${name} is not registered`);
+      return found;
+    },
+    start: () => runHooks('appStart'),
+    terminate: () => runHooks('appTerminate'),
+  };
+}
+
+/** A loaded app: its registered HTTP functions and its lifecycle hooks, as the worker runs them. */
+export interface LoadedFunctionApp {
+  functions: Map<string, RegisteredHttpFunction>;
+  get(name: string): RegisteredHttpFunction;
+  /** Runs the `appStart` hooks (the worker does before the first invocation). */
+  start(): Promise<void>;
+  /** Runs the `appTerminate` hooks. */
+  terminate(): Promise<void>;
 }
 
 export interface CallOptions extends Omit<HttpRequestInit, 'body'> {
