@@ -1,3 +1,4 @@
 export * from './fakes';
+export * from './host';
 export { localDir, repositoryRoot } from './paths';
 export * from './store';
