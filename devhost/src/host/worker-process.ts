@@ -75,7 +75,14 @@ export class WorkerProcess {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const worker = new WorkerProcess(child, options);
-    return worker.ready.then(() => worker);
+    // A failed start leaves nothing behind: the rejection comes after the process is gone.
+    return worker.ready.then(
+      () => worker,
+      async (error: unknown) => {
+        await worker.stop(2000);
+        throw error;
+      },
+    );
   }
 
   readonly #child: ChildProcess;
