@@ -423,7 +423,7 @@ export async function replay(
 
   try {
     const started = recording.events.find((event) => event.type === 'ExecutionStarted');
-    lastTime = started?.timestamp ?? lastTime;
+    lastTime = started?.episodeTime ?? started?.timestamp ?? lastTime;
     append({ EventType: 12 });
     append({
       EventType: 0,
@@ -435,7 +435,9 @@ export async function replay(
     checkFailure(undefined);
 
     for (const event of recording.events) {
-      if (event.timestamp !== '') lastTime = event.timestamp;
+      // The episode that received the event ran at the recorded OrchestratorStarted time when the
+      // history has it (raw shape); the management API's shape only has the event's own time.
+      if (event.timestamp !== '') lastTime = event.episodeTime ?? event.timestamp;
       switch (event.type) {
         case 'TaskCompleted':
         case 'TaskFailed':
@@ -616,6 +618,12 @@ export async function replay(
     return waiting.length > 0 ? `waits for ${waiting.join(', ')}` : 'waits';
   }
 
+  /** The recorded step an event belongs to. */
+  function stepOf(event: RecordedEvent): number | undefined {
+    const index = recording.events.indexOf(event);
+    return timeline.entries.find((entry) => entry.eventIndex === index)?.step;
+  }
+
   /** Today's code failing where the recording goes on is a divergence. */
   function checkFailure(after: RecordedEvent | undefined): void {
     if (state.error === undefined && !state.isDone) return;
@@ -626,7 +634,7 @@ export async function replay(
       .find((event) => event.type !== 'TimerCreated' && event.type !== 'ExecutionTerminated');
     if (next === undefined || next.type === 'ExecutionCompleted' || next.type === 'ExecutionFailed') return;
     throw new Divergence({
-      step: calls.find((call) => !call.claimed)?.step.step ?? calls.length,
+      step: stepOf(next) ?? calls.find((call) => !call.claimed)?.step.step ?? calls.length,
       message:
         state.error !== undefined
           ? "today's code fails where the recording goes on"

@@ -62,6 +62,11 @@ export interface RecordedEvent {
   instanceId?: string;
   /** The sequence number the task or timer had (raw histories only). */
   sequenceId?: number;
+  /**
+   * Raw histories only: the time of the orchestrator episode that received this event (the
+   * OrchestratorStarted before it), which is what `currentUtcDateTime` read. Replay uses it.
+   */
+  episodeTime?: string;
   /** The event exactly as read. */
   raw: Record<string, unknown>;
 }
@@ -153,9 +158,12 @@ export function readHistory(events: unknown): RecordedEvent[] {
   }
 
   const out: RecordedEvent[] = [];
+  let episodeTime: string | undefined;
   for (const { raw, type } of rows) {
     const timestamp = text(raw.Timestamp ?? raw.timestamp) ?? '';
+    if (type === 'OrchestratorStarted') episodeTime = timestamp;
     const base: RecordedEvent = { type, timestamp, raw };
+    if (episodeTime !== undefined) base.episodeTime = episodeTime;
     const name = text(raw.FunctionName ?? raw.Name ?? raw.name);
     if (name !== undefined) base.name = name;
     switch (type) {
