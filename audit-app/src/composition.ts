@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { ContinuationTokens, createMongoClient, createSecretSource, type SecretSource } from '@patient-records/platform';
 import type { MongoClient } from 'mongodb';
 
@@ -20,8 +22,21 @@ export interface AuditServices {
 export async function compose(source: SecretSource): Promise<AuditServices> {
   const settings = await loadSettings(source);
   const client: MongoClient = createMongoClient({ connectionString: settings.mongoConnectionString, appName: 'audit-app' });
-  const records = new AuditRecordStore(client.db(settings.databaseName), new ContinuationTokens(settings.continuationTokenKey));
+  const records = new AuditRecordStore(client.db(settings.databaseName), new ContinuationTokens(continuationTokenKey(settings)));
   return { settings, records, close: () => client.close() };
+}
+
+/**
+ * The key that signs continuation tokens: `CONTINUATION_TOKEN_KEY` when set, else one derived from
+ * the connection string, which is a secret in every deployed environment, so tokens are signed
+ * without a further secret to provision (they stop verifying when that credential rotates, and a
+ * caller then starts its listing again).
+ */
+function continuationTokenKey(settings: AuditAppSettings): string {
+  return (
+    settings.continuationTokenKey ??
+    createHash('sha256').update(`audit-app continuation tokens\n${settings.mongoConnectionString}`).digest('base64url')
+  );
 }
 
 let services: Promise<AuditServices> | undefined;

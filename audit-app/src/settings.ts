@@ -6,7 +6,7 @@ export const settingDefinitions = {
   mongoConnectionString: setting.mongoConnectionString('MONGODB_CONNECTION_STRING'),
   /** The database of its own that audit-app keeps records in. */
   databaseName: setting.string('AUDIT_DATABASE_NAME', { default: 'audit' }),
-  /** Signs continuation tokens (any long random string); a secret. Unset: tokens are integrity-checked only. */
+  /** Signs continuation tokens (any long random string); a secret. Unset: a key derived from the connection string. */
   continuationTokenKey: setting.optionalString('CONTINUATION_TOKEN_KEY', { secret: true }),
 };
 
