@@ -2,14 +2,13 @@ locals {
   # A versionless Key Vault reference: the app resolves the secret's current version, so a
   # rotated value is picked up without changing the app settings.
   kv_reference = {
-    for key, secret in merge(
-      { for name, s in azurerm_key_vault_secret.mongodb : "${name}_mongodb" => s },
-      { for name, s in azurerm_key_vault_secret.function_key : name => s },
-      {
-        payload_encryption_key = azurerm_key_vault_secret.payload_encryption_key
-        idempotency_hmac_key   = azurerm_key_vault_secret.idempotency_hmac_key
-      },
-    ) : key => "@Microsoft.KeyVault(SecretUri=${secret.versionless_id})"
+    for key, secret in {
+      patient_mongodb        = azurerm_key_vault_secret.mongodb["patient"]
+      audit_mongodb          = azurerm_key_vault_secret.mongodb["audit"]
+      audit_api_key          = azurerm_key_vault_secret.function_key["audit-api-key"]
+      payload_encryption_key = azurerm_key_vault_secret.payload_encryption_key
+      idempotency_hmac_key   = azurerm_key_vault_secret.idempotency_hmac_key
+    } : key => "@Microsoft.KeyVault(SecretUri=${secret.versionless_id})"
   }
 
   # Exactly the settings each app reads at start (patient-app/src/settings.ts and
@@ -19,18 +18,18 @@ locals {
     MONGODB_CONNECTION_STRING = local.kv_reference["patient_mongodb"]
     PATIENT_DATABASE_NAME     = module.patient_data.database_name
     AUDIT_API_URL             = "https://${module.audit_app.default_hostname}"
-    AUDIT_API_KEY             = local.kv_reference["audit-api-key"]
+    AUDIT_API_KEY             = local.kv_reference["audit_api_key"]
     AUDIT_TIMEOUT_MS          = tostring(var.audit_timeout_ms)
     PAYLOAD_ENCRYPTION_KEY    = local.kv_reference["payload_encryption_key"]
     IDEMPOTENCY_HMAC_KEY      = local.kv_reference["idempotency_hmac_key"]
     WRITE_WAIT_TIMEOUT_MS     = tostring(var.write_wait_timeout_ms)
-    KEY_VAULT_URL             = azurerm_key_vault.main.vault_uri
+    KEY_VAULT_URL             = module.patient_vault.vault_uri
   }
 
   audit_app_settings = {
     MONGODB_CONNECTION_STRING = local.kv_reference["audit_mongodb"]
     AUDIT_DATABASE_NAME       = module.audit_data.database_name
-    KEY_VAULT_URL             = azurerm_key_vault.main.vault_uri
+    KEY_VAULT_URL             = module.audit_vault.vault_uri
   }
 }
 

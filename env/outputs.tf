@@ -32,12 +32,14 @@ output "audit_app_package_url" {
   value       = module.audit_app.package_url
 }
 
-output "key_vault_name" {
-  value = azurerm_key_vault.main.name
+output "patient_key_vault_name" {
+  description = "patient-app's vault: its settings' secrets and the function keys APIM and patient-app send."
+  value       = module.patient_vault.name
 }
 
-output "key_vault_url" {
-  value = azurerm_key_vault.main.vault_uri
+output "audit_key_vault_name" {
+  description = "audit-app's vault."
+  value       = module.audit_vault.name
 }
 
 output "key_vault_secret_names" {

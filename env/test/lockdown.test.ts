@@ -8,12 +8,14 @@ import { block, blocks, loadDir, moduleCall, resource, type TerraformDir } from 
 let root: TerraformDir;
 let functionApp: TerraformDir;
 let mongo: TerraformDir;
+let keyVault: TerraformDir;
 
 beforeAll(async () => {
-  [root, functionApp, mongo] = await Promise.all([
+  [root, functionApp, mongo, keyVault] = await Promise.all([
     loadDir('.'),
     loadDir('modules/function_app'),
     loadDir('modules/mongo_account'),
+    loadDir('modules/key_vault'),
   ]);
 });
 
@@ -54,7 +56,7 @@ describe('Cosmos DB for MongoDB', () => {
 
 describe('Key Vault', () => {
   it('uses RBAC, purge protection and a deny-by-default firewall', () => {
-    const vault = resource(root, 'azurerm_key_vault', 'main');
+    const vault = resource(keyVault, 'azurerm_key_vault', 'this');
     expect(vault.rbac_authorization_enabled).toBe(true);
     expect(vault.purge_protection_enabled).toBe(true);
     expect(vault.access_policy).toBeUndefined();
@@ -62,18 +64,22 @@ describe('Key Vault', () => {
     expect(acls.default_action).toBe('Deny');
     expect(acls.bypass).toBe('AzureServices');
     expect(acls.virtual_network_subnet_ids).toBeUndefined();
+    expect(moduleCall(keyVault, 'private_endpoint').subresource).toBe('vault');
   });
 
   it('is public only when operator ranges are given, and none are by default', () => {
-    const vault = resource(root, 'azurerm_key_vault', 'main');
+    const vault = resource(keyVault, 'azurerm_key_vault', 'this');
     expect(vault.public_network_access_enabled).toBe('${local.operator_access}');
-    expect(root.locals.operator_access).toBe('${length(var.operator_ip_ranges) > 0}');
+    expect(keyVault.locals.operator_access).toBe('${length(var.operator_ip_ranges) > 0}');
     expect(root.variable.operator_ip_ranges?.[0]?.default).toEqual([]);
-    expect(moduleCall(root, 'key_vault_private_endpoint').subresource).toBe('vault');
+    for (const name of ['patient_vault', 'audit_vault'])
+      expect(moduleCall(root, name).operator_ip_ranges).toBe('${var.operator_ip_ranges}');
   });
 
   it('receives generated secrets write-only, never as a value in state', () => {
-    for (const [name, [secret]] of Object.entries(root.resource.azurerm_key_vault_secret ?? {})) {
+    const secrets = Object.entries(root.resource.azurerm_key_vault_secret ?? {});
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const [name, [secret]] of secrets) {
       expect([name, secret?.value]).toEqual([name, undefined]);
       expect([name, typeof secret?.value_wo]).toEqual([name, 'string']);
     }
@@ -85,22 +91,24 @@ describe('Key Vault', () => {
     expect(root.resource.random_password).toBeUndefined();
   });
 
-  it('lets each identity read only the secrets it uses', () => {
-    const assignments = root.resource.azurerm_role_assignment ?? {};
-    const readers = assignments.secret_readers?.[0];
-    expect(readers?.role_definition_name).toBe('Key Vault Secrets User');
-    expect(readers?.scope).toBe('${each.value.secret.resource_versionless_id}');
-    const roles = JSON.stringify(root.resource) + JSON.stringify(functionApp.resource);
-    for (const broad of ['"Owner"', '"Contributor"', '"Key Vault Administrator"', '"Key Vault Secrets Officer"']) {
-      const uses = roles.split(broad).length - 1;
-      // The deployer alone writes secrets (Secrets Officer); nobody gets Owner or Contributor.
-      expect([broad, uses]).toEqual([broad, broad === '"Key Vault Secrets Officer"' ? 1 : 0]);
+  it('gives each app its own vault, and APIM only the two keys it sends', () => {
+    const own = root.resource.azurerm_role_assignment?.app_reads_own_vault?.[0];
+    expect(own?.role_definition_name).toBe('Key Vault Secrets User');
+    expect(own?.for_each).toEqual({
+      patient: { vault: '${module.patient_vault.id}', principal: '${module.patient_app.principal_id}' },
+      audit: { vault: '${module.audit_vault.id}', principal: '${module.audit_app.principal_id}' },
+    });
+    const apim = root.resource.azurerm_role_assignment?.apim_reads_function_keys?.[0];
+    expect(apim?.role_definition_name).toBe('Key Vault Secrets User');
+    expect(apim?.scope).toBe('${azurerm_key_vault_secret.function_key[each.key].resource_versionless_id}');
+    expect(apim?.for_each).toBe('${toset(["patient-api-key", "support-api-key"])}');
+    const everything = JSON.stringify([root.resource, functionApp.resource, keyVault.resource, mongo.resource]);
+    for (const broad of ['"Owner"', '"Contributor"', '"Key Vault Administrator"', '"User Access Administrator"']) {
+      expect([broad, everything.includes(broad)]).toEqual([broad, false]);
     }
-    const mapping = root.locals.secret_readers as Record<string, { principal: string }>;
-    const auditAppReads = Object.entries(mapping)
-      .filter(([, r]) => r.principal.includes('module.audit_app'))
-      .map(([k]) => k);
-    expect(auditAppReads).toEqual(['audit_app_mongodb']);
+    // Only the deployer writes secrets.
+    expect(resource(keyVault, 'azurerm_role_assignment', 'deployer').principal_id).toBe('${var.deployer_principal_id}');
+    expect(everything.split('"Key Vault Secrets Officer"').length - 1).toBe(1);
   });
 });
 
@@ -201,12 +209,13 @@ describe('observability', () => {
       ...Object.values(root.module).map((calls) => calls[0]),
       ...Object.values(functionApp.module).map((calls) => calls[0]),
       ...Object.values(mongo.module).map((calls) => calls[0]),
+      ...Object.values(keyVault.module).map((calls) => calls[0]),
     ]
       .filter((call) => call?.source === './modules/diagnostics' || call?.source === '../diagnostics')
       .map((call) => JSON.stringify(call?.for_each ?? call?.target_resource_id));
     const joined = targets.join(' ');
     for (const service of [
-      'azurerm_key_vault.main.id',
+      'azurerm_key_vault.this.id',
       'azurerm_api_management.main.id',
       'azurerm_cosmosdb_account.this.id',
       'azurerm_linux_function_app.this.id',
