@@ -8,12 +8,14 @@ locals {
       audit_api_key          = azurerm_key_vault_secret.function_key["audit-api-key"]
       payload_encryption_key = azurerm_key_vault_secret.payload_encryption_key
       idempotency_hmac_key   = azurerm_key_vault_secret.idempotency_hmac_key
+      continuation_token_key = azurerm_key_vault_secret.audit_continuation_token_key
     } : key => "@Microsoft.KeyVault(SecretUri=${secret.versionless_id})"
   }
 
   # Exactly the settings each app reads at start (patient-app/src/settings.ts and
   # audit-app/src/settings.ts export them as appSettingNames; env/test checks both lists).
-  # APPLICATIONINSIGHTS_CONNECTION_STRING comes from site_config in the module.
+  # APPLICATIONINSIGHTS_CONNECTION_STRING comes from site_config in the module (the Functions
+  # host reads it whether or not the app's own list names it).
   patient_app_settings = {
     MONGODB_CONNECTION_STRING = local.kv_reference["patient_mongodb"]
     PATIENT_DATABASE_NAME     = module.patient_data.database_name
@@ -29,7 +31,9 @@ locals {
   audit_app_settings = {
     MONGODB_CONNECTION_STRING = local.kv_reference["audit_mongodb"]
     AUDIT_DATABASE_NAME       = module.audit_data.database_name
+    CONTINUATION_TOKEN_KEY    = local.kv_reference["continuation_token_key"]
     KEY_VAULT_URL             = module.audit_vault.vault_uri
+    KEY_VAULT_CACHE_SECONDS   = tostring(var.key_vault_cache_seconds)
   }
 }
 

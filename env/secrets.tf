@@ -41,6 +41,7 @@ locals {
     audit_api_key             = "audit-api-key"
     payload_encryption_key    = "payload-encryption-key"
     idempotency_hmac_key      = "idempotency-hmac-key"
+    continuation_token_key    = "continuation-token-key"
     patient_api_key           = "patient-api-key"
     support_api_key           = "support-api-key"
   }
@@ -75,6 +76,12 @@ ephemeral "random_password" "payload_encryption_key" {
   override_special = "+/"
 }
 
+# Signs audit-app's continuation tokens (any long random string).
+ephemeral "random_password" "continuation_token_key" {
+  length  = 48
+  special = false
+}
+
 ephemeral "random_password" "idempotency_hmac_key" {
   length           = 42
   special          = true
@@ -98,6 +105,17 @@ resource "azurerm_key_vault_secret" "payload_encryption_key" {
   value_wo_version = var.secret_versions.payload_encryption_key
 
   depends_on = [module.patient_vault]
+}
+
+resource "azurerm_key_vault_secret" "audit_continuation_token_key" {
+  #checkov:skip=CKV_AZURE_41:Rotation is a procedure (env/README.md), not an expiry: Key Vault refusing an expired secret would only make audit-app's start fail.
+  name             = local.secret_names.continuation_token_key
+  key_vault_id     = module.audit_vault.id
+  content_type     = "Signing key for audit-app continuation tokens"
+  value_wo         = ephemeral.random_password.continuation_token_key.result
+  value_wo_version = var.secret_versions.continuation_token_key
+
+  depends_on = [module.audit_vault]
 }
 
 resource "azurerm_key_vault_secret" "idempotency_hmac_key" {

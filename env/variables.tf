@@ -162,6 +162,7 @@ variable "secret_versions" {
     idempotency_hmac_key   = optional(number, 1)
     function_keys          = optional(number, 1)
     mongodb                = optional(number, 1)
+    continuation_token_key = optional(number, 1)
   })
   default = {}
 }
@@ -185,4 +186,10 @@ variable "mongodb_active_key" {
     condition     = contains(["primary", "secondary"], var.mongodb_active_key)
     error_message = "mongodb_active_key must be primary or secondary."
   }
+}
+
+variable "key_vault_cache_seconds" {
+  description = "How long the apps cache a value read from Key Vault (KEY_VAULT_CACHE_SECONDS); key rotation waits longer than this."
+  type        = number
+  default     = 300
 }

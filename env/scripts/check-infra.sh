@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run check:infra — static checks of env/: terraform fmt (when terraform is installed),
 # checkov (always; the pinned version is installed into .venv/checkov on first use) and
-# shellcheck over env/scripts (when installed). Any finding fails the run.
+# and, when installed, a shell script lint over env/scripts. Any finding fails the run.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
