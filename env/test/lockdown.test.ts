@@ -84,6 +84,7 @@ describe('Key Vault', () => {
       expect([name, typeof secret?.value_wo]).toEqual([name, 'string']);
     }
     expect(Object.keys(root.ephemeral.random_password ?? {}).sort()).toEqual([
+      'continuation_token_key',
       'function_key',
       'idempotency_hmac_key',
       'payload_encryption_key',
