@@ -55,7 +55,13 @@ const specified: Record<string, string[]> = {
   ],
 };
 
-const secretSettings = ['MONGODB_CONNECTION_STRING', 'AUDIT_API_KEY', 'PAYLOAD_ENCRYPTION_KEY', 'IDEMPOTENCY_HMAC_KEY', 'CONTINUATION_TOKEN_KEY'];
+const secretSettings = [
+  'MONGODB_CONNECTION_STRING',
+  'AUDIT_API_KEY',
+  'PAYLOAD_ENCRYPTION_KEY',
+  'IDEMPOTENCY_HMAC_KEY',
+  'CONTINUATION_TOKEN_KEY',
+];
 
 function providedSettings(app: 'patient-app' | 'audit-app'): Record<string, string> {
   const local = app === 'patient-app' ? 'patient_app_settings' : 'audit_app_settings';
@@ -73,7 +79,10 @@ function providedSettings(app: 'patient-app' | 'audit-app'): Record<string, stri
 describe.each(['patient-app', 'audit-app'] as const)('%s settings', (app) => {
   it('cover exactly the settings the code reads at start', async () => {
     // The Functions host reads APPLICATIONINSIGHTS_CONNECTION_STRING whether or not the app lists it.
-    const expected = new Set([...((await namesFromCode(app)) ?? specified[app]!), 'APPLICATIONINSIGHTS_CONNECTION_STRING']);
+    const expected = new Set([
+      ...((await namesFromCode(app)) ?? specified[app]!),
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    ]);
     expect(Object.keys(providedSettings(app)).sort()).toEqual([...expected].sort());
   });
 
