@@ -1,3 +1,4 @@
+export type { HistoryEvent } from './durable/contract';
 export * from './fakes';
 export * from './host';
 export { localDir, repositoryRoot } from './paths';

@@ -51,13 +51,11 @@ export interface OrchestratorState {
  * `$OutOfProcData$:` (§3.3), which the host parses into `state` when present.
  */
 export type OrchestratorOutcome =
-  | { ok: true; state: OrchestratorState }
-  | { ok: false; error: string; state?: OrchestratorState };
+  { ok: true; state: OrchestratorState } | { ok: false; error: string; state?: OrchestratorState };
 
 /** An activity's result, or its failure in the shape TaskFailed needs (§3.8). */
 export type ActivityOutcome =
-  | { ok: true; result: unknown }
-  | { ok: false; reason: string; details: string; failureDetails?: unknown };
+  { ok: true; result: unknown } | { ok: false; reason: string; details: string; failureDetails?: unknown };
 
 export interface RegisteredFunctions {
   orchestrators: string[];
@@ -76,12 +74,21 @@ export interface RegisteredFunctions {
 export interface FunctionInvoker {
   /** The durable functions the app registered, by trigger kind. */
   functions(): RegisteredFunctions;
-  invokeOrchestrator(name: string, binding: OrchestrationTriggerBinding): Promise<OrchestratorOutcome>;
+  /** `context.invocationId` (added by the engine) is the id the engine logs; use it for the InvocationContext. */
+  invokeOrchestrator(
+    name: string,
+    binding: OrchestrationTriggerBinding,
+    context?: { invocationId: string },
+  ): Promise<OrchestratorOutcome>;
   /**
    * Runs an activity. `input` is the wire value exactly as the extension delivers it: activity inputs
    * are JSON text (strings arrive JSON-encoded twice, §3.8); the host passes it as an RpcTypedData string.
    */
-  invokeActivity(name: string, input: string, context: { instanceId: string; taskScheduledId: number }): Promise<ActivityOutcome>;
+  invokeActivity(
+    name: string,
+    input: string,
+    context: { instanceId: string; taskScheduledId: number; invocationId?: string },
+  ): Promise<ActivityOutcome>;
 }
 
 /** A request to the Durable HTTP management API, with the path relative to its base. */

@@ -1,11 +1,18 @@
 import type { DurableEngine, DurableEngineOptions } from './contract';
+import { ManagementApi } from './management';
+import { TaskHub } from './task-hub';
 
 /**
  * Creates the Durable engine for one task hub. The host calls this once per app it serves and is
- * its only caller (see contract.ts).
+ * its only caller (see contract.ts). One engine owns its hub: the store serialises nothing for
+ * concurrent writers (the FerretDB defect), so two engines on one hub would corrupt it.
  */
 export function createDurableEngine(options: DurableEngineOptions): DurableEngine {
-  // Placeholder until the engine lands: the host can be built and tested against the contract.
-  void options;
-  throw new Error('The Durable engine is not implemented yet');
+  const hub = new TaskHub(options);
+  const api = new ManagementApi(hub);
+  return {
+    start: () => hub.start(),
+    stop: () => hub.stop(),
+    handle: (request) => api.handle(request),
+  };
 }
