@@ -87,7 +87,11 @@ export class WorkerFunctionInvoker implements FunctionInvoker {
     return inputs;
   }
 
-  async invokeOrchestrator(name: string, binding: OrchestrationTriggerBinding): Promise<OrchestratorOutcome> {
+  async invokeOrchestrator(
+    name: string,
+    binding: OrchestrationTriggerBinding,
+    context?: { invocationId: string },
+  ): Promise<OrchestratorOutcome> {
     if (!this.#runtime.functions?.orchestrators.includes(name)) {
       if (this.#runtime.state !== 'Running')
         throw new Error(`The app is not running (host state ${this.#runtime.state})`);
@@ -98,7 +102,10 @@ export class WorkerFunctionInvoker implements FunctionInvoker {
     }
     const inputs = this.#inputs(name, { string: JSON.stringify(binding) });
     if (!inputs) throw new Error(`The app is not running (host state ${this.#runtime.state})`);
-    const { result } = await this.#runtime.invoke(name, inputs, { reason: '(null)' });
+    const { result } = await this.#runtime.invoke(name, inputs, {
+      reason: `(instance ${binding.instanceId})`,
+      ...(context?.invocationId ? { invocationId: context.invocationId } : {}),
+    });
     if (result.ok) {
       const state = fromTypedData(result.response.returnValue);
       if (state === null || typeof state !== 'object') {
@@ -114,7 +121,7 @@ export class WorkerFunctionInvoker implements FunctionInvoker {
   async invokeActivity(
     name: string,
     input: string,
-    context: { instanceId: string; taskScheduledId: number },
+    context: { instanceId: string; taskScheduledId: number; invocationId?: string },
   ): Promise<ActivityOutcome> {
     if (!this.#runtime.functions?.activities.includes(name)) {
       if (this.#runtime.state !== 'Running')
@@ -126,6 +133,7 @@ export class WorkerFunctionInvoker implements FunctionInvoker {
     if (!inputs) throw new Error(`The app is not running (host state ${this.#runtime.state})`);
     const { result } = await this.#runtime.invoke(name, inputs, {
       reason: `(instance ${context.instanceId}, task ${context.taskScheduledId})`,
+      ...(context.invocationId ? { invocationId: context.invocationId } : {}),
     });
     if (result.ok) return { ok: true, result: fromTypedData(result.response.returnValue) };
     const failureDetails = failureDetailsFrom(result.error.message);

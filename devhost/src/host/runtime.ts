@@ -137,13 +137,18 @@ export class AppRuntime {
   invoke(
     functionName: string,
     inputData: InvocationInput[],
-    options: { reason: string; traceContext?: { traceParent?: string; traceState?: string } },
+    options: {
+      reason: string;
+      /** Use this id (the Durable engine's) instead of a new one, so both logs name the same invocation. */
+      invocationId?: string;
+      traceContext?: { traceParent?: string; traceState?: string };
+    },
   ): Promise<Invocation> {
     const worker = this.#worker;
     if (this.#state !== 'Running' || !worker?.running) {
       return Promise.reject(new WorkerUnavailableError(`The app is not running (host state ${this.#state})`));
     }
-    const invocationId = randomUUID();
+    const invocationId = options.invocationId ?? randomUUID();
     const started = Date.now();
     const log = this.#options.log;
     log({
