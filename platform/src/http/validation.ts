@@ -38,13 +38,19 @@ export async function validOrThrow<T extends object>(type: ClassConstructor<T>, 
   return result.value;
 }
 
+/** The query parameter that carries a Functions key (`?code=`); the host checks it, not the handler. */
+export const FUNCTION_KEY_QUERY_PARAMETER = 'code';
+
 /**
  * Query parameters as a plain object for `validateInput`. A parameter given more than once becomes an
- * array, so a DTO expecting a string reports it instead of silently using the first value.
+ * array, so a DTO expecting a string reports it instead of silently using the first value. The
+ * Functions key parameter (`code`) is left out: it is the host's, and unknown-field checks must not
+ * refuse a caller who authenticates that way.
  */
 export function queryToObject(query: URLSearchParams): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
   for (const key of new Set(query.keys())) {
+    if (key === FUNCTION_KEY_QUERY_PARAMETER) continue;
     const values = query.getAll(key);
     result[key] = values.length === 1 ? (values[0] ?? '') : values;
   }

@@ -108,4 +108,8 @@ describe('queryToObject', () => {
   it('keeps single values as strings and repeated ones as arrays', () => {
     expect(queryToObject(new URLSearchParams('a=1&b=2&b=3'))).toEqual({ a: '1', b: ['2', '3'] });
   });
+
+  it('leaves out the Functions key parameter, which the host checks', () => {
+    expect(queryToObject(new URLSearchParams('a=1&code=secret-key'))).toEqual({ a: '1' });
+  });
 });
