@@ -8,7 +8,7 @@ export interface ReadAuditEntry {
   actor: Actor;
   /** The correlation id of the request (its invocation id). */
   operationId: string;
-  /** `notFound` when the addressed resource does not exist. */
+  /** `notFound` when the addressed resource does not exist (recorded as the reason of a `read`). */
   outcome: 'succeeded' | 'notFound';
   /** Counts only: how many records the read returned. Never criteria or values. */
   resultCount?: number;
@@ -61,10 +61,12 @@ export function readAuditRecord(entry: ReadAuditEntry): AuditRecordRequest {
     sourceSystemName,
     actor: entry.actor,
     resource,
-    outcome: entry.outcome,
+    // audit-app records every read with outcome `read`; a miss says so in `reason`.
+    outcome: 'read',
     correlationId: entry.operationId,
     timestamp: entry.at,
   };
+  if (entry.outcome === 'notFound') record.reason = 'notFound';
   if (entry.resultCount !== undefined) record.resultCount = entry.resultCount;
   return record;
 }

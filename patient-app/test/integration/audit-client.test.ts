@@ -111,7 +111,7 @@ describe('HttpAuditClient', () => {
       sourceSystemName: 'patient-app',
       actor: { system: 's' },
       resource: { type: 'patient', operation: 'search' },
-      outcome: 'succeeded',
+      outcome: 'read',
       correlationId: 'inv-1',
       resultCount: 3,
       timestamp: entry.at,
