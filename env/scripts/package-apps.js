@@ -10,8 +10,20 @@ const path = require('node:path');
 const yazl = require('yazl');
 
 const repo = path.resolve(__dirname, '..', '..');
-const outDir = path.join(repo, '.local', 'packages');
-const apps = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['patient-app', 'audit-app'];
+// node env/scripts/package-apps.js [--out DIR] [--store] [app...]
+//   --out    where the zips go (default .local/packages)
+//   --store  no compression (faster; the tests use it)
+const args = process.argv.slice(2);
+const option = (flag) => {
+  const at = args.indexOf(flag);
+  return at === -1 ? undefined : args.splice(at, flag === '--store' ? 1 : 2)[1] ?? true;
+};
+const outDir = path.resolve(String(option('--out') ?? path.join(repo, '.local', 'packages')));
+const compress = option('--store') === undefined;
+const apps = args.length > 0 ? args : ['patient-app', 'audit-app'];
+
+// Not needed at run time: type declarations, source maps, TypeScript build info, markdown.
+const notShipped = /\.(d\.ts|d\.mts|d\.cts|map|tsbuildinfo|md|markdown)$/i;
 
 function readJson(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -41,30 +53,37 @@ function filesUnder(dir, filter = () => true) {
 
 /** The files a package contributes: all of a third-party package, package.json + dist/ of ours. */
 function packageFiles(realDir) {
-  if (!isWorkspacePackage(realDir)) return filesUnder(realDir, (f) => !path.relative(realDir, f).split(path.sep).includes('node_modules'));
-  return [path.join(realDir, 'package.json'), ...filesUnder(path.join(realDir, 'dist'), (f) => !f.endsWith('.tsbuildinfo'))];
+  if (!isWorkspacePackage(realDir)) {
+    return filesUnder(realDir, (f) => !notShipped.test(f) && !path.relative(realDir, f).split(path.sep).includes('node_modules'));
+  }
+  return [path.join(realDir, 'package.json'), ...filesUnder(path.join(realDir, 'dist'), (f) => !notShipped.test(f))];
 }
 
 /**
- * Places every production dependency reachable from the app: at node_modules/<name> when that
- * slot is free or holds the same package, else nested under the package that needs it, so
- * Node's resolution inside the zip finds the version the dependent found on disk.
+ * Where a package goes in the zip: the same place it has on disk relative to the repository's
+ * node_modules, so Node resolves every require inside the zip to the version npm installed.
+ * The app's own node_modules become the zip's node_modules; a workspace package goes to
+ * node_modules/<its name>, and its own node_modules under it.
  */
-/** The package folder that contains `zipDir` ("" at the top). */
-function enclosing(zipDir) {
-  const at = zipDir.lastIndexOf('/node_modules/');
-  return at === -1 ? '' : zipDir.slice(0, at);
+function zipPathFor(realDir, app, workspaces) {
+  const relative = path.relative(repo, realDir).split(path.sep).join('/');
+  if (relative.startsWith('node_modules/')) return relative;
+  const [folder, ...rest] = relative.split('/');
+  if (folder === app && rest[0] === 'node_modules') return rest.join('/');
+  const workspace = workspaces.get(folder);
+  if (workspace === undefined) throw new Error(`cannot place ${relative} in the zip`);
+  return rest.length === 0 ? `node_modules/${workspace}` : `node_modules/${workspace}/${rest.join('/')}`;
 }
 
-function dependencyLayout(appDir) {
+/** Every production dependency reachable from the app (dependencies and installed optional ones). */
+function dependencyLayout(appDir, app) {
+  const rootManifest = readJson(path.join(repo, 'package.json'));
+  const workspaces = new Map(rootManifest.workspaces.map((folder) => [folder, readJson(path.join(repo, folder, 'package.json')).name]));
   const placed = new Map(); // zip path -> real dir
-  const queue = [{ realDir: appDir, zipDir: '' }];
-  const seen = new Set();
+  const queue = [appDir];
+  const seen = new Set([appDir]);
   while (queue.length > 0) {
-    const { realDir, zipDir } = queue.shift();
-    const key = `${realDir}|${zipDir}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const realDir = queue.shift();
     const manifest = readJson(path.join(realDir, 'package.json'));
     const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
     for (const name of names) {
@@ -73,17 +92,12 @@ function dependencyLayout(appDir) {
         if (manifest.optionalDependencies?.[name] !== undefined) continue;
         throw new Error(`${manifest.name} needs ${name}, which is not installed (run npm install)`);
       }
-      // Node looks in <zipDir>/node_modules, then each enclosing node_modules, then the top.
-      const lookups = [];
-      for (let dir = zipDir; dir !== ''; dir = enclosing(dir)) lookups.push(path.posix.join(dir, 'node_modules', name));
-      lookups.push(path.posix.join('node_modules', name));
-      const found = lookups.find((candidate) => placed.has(candidate));
-      if (found !== undefined && placed.get(found) === dep) continue;
-      const top = path.posix.join('node_modules', name);
-      const target = found === undefined ? top : path.posix.join(zipDir, 'node_modules', name);
-      if (placed.has(target)) throw new Error(`two versions of ${name} need the same place in the zip`);
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      const target = zipPathFor(dep, app, workspaces);
+      if (placed.has(target)) throw new Error(`two packages need ${target} in the zip: ${placed.get(target)} and ${dep}`);
       placed.set(target, dep);
-      queue.push({ realDir: dep, zipDir: target });
+      queue.push(dep);
     }
   }
   return placed;
@@ -92,18 +106,18 @@ function dependencyLayout(appDir) {
 function packageApp(app) {
   const appDir = path.join(repo, app);
   const manifest = readJson(path.join(appDir, 'package.json'));
-  const main = path.join(appDir, manifest.main ?? 'dist/index.js');
-  if (!fs.existsSync(main)) throw new Error(`${app}: ${path.relative(repo, main)} is missing; run npm run build first`);
+  // main may be a glob (dist/{index.js,functions/*.js}); the compiled folder must exist.
+  if (!fs.existsSync(path.join(appDir, 'dist'))) throw new Error(`${app}: dist/ is missing; run npm run build first`);
 
   const zip = new yazl.ZipFile();
-  const add = (file, zipPath) => zip.addFile(file, zipPath, { mtime: new Date(0), mode: 0o100644 });
+  const add = (file, zipPath) => zip.addFile(file, zipPath, { mtime: new Date(0), mode: 0o100644, compress });
   add(path.join(repo, 'host.json'), 'host.json');
   add(path.join(appDir, 'package.json'), 'package.json');
-  for (const file of filesUnder(path.join(appDir, 'dist'), (f) => !f.endsWith('.tsbuildinfo'))) {
+  for (const file of filesUnder(path.join(appDir, 'dist'), (f) => !notShipped.test(f))) {
     add(file, path.posix.join('dist', path.relative(path.join(appDir, 'dist'), file).split(path.sep).join('/')));
   }
   let count = 0;
-  for (const [zipDir, realDir] of dependencyLayout(appDir)) {
+  for (const [zipDir, realDir] of dependencyLayout(appDir, app)) {
     for (const file of packageFiles(realDir)) {
       add(file, path.posix.join(zipDir, path.relative(realDir, file).split(path.sep).join('/')));
     }
