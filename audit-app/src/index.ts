@@ -1,4 +1,6 @@
-// The Functions entry point (package.json `main`): importing a function's module registers it.
+// The Functions entry point (package.json `main`): telemetry first, then importing a function's
+// module registers it.
+import './telemetry';
 import './functions/createAuditRecord';
 import './functions/getAuditRecord';
 import './functions/health';

@@ -1,4 +1,4 @@
-import { readSettings, SECRET_SETTINGS, type SecretSource, setting, settingNames, type SettingsOf } from '@patient-records/platform';
+import { readSettings, SECRET_SETTINGS, type SecretSource, setting, settingNames, type SettingsOf, TELEMETRY_SETTINGS } from '@patient-records/platform';
 
 /** Every setting audit-app reads itself, with its default; see docs/audit.md. */
 export const settingDefinitions = {
@@ -13,10 +13,16 @@ export const settingDefinitions = {
 export type AuditAppSettings = SettingsOf<typeof settingDefinitions>;
 
 /**
- * Every app setting audit-app reads: its own and those the settings source reads (Key Vault). The
- * infra cross-check compares this list with the app settings Terraform declares.
+ * Every app setting audit-app reads: its own, those the settings source reads (Key Vault) and the
+ * Application Insights connection string. The infra cross-check compares this list with the app
+ * settings Terraform declares. (`TELEMETRY_OFFLINE_STORAGE_DIRECTORY` is left out: a local test
+ * knob, never set in Azure.)
  */
-export const appSettingNames: readonly string[] = [...settingNames(settingDefinitions), ...Object.values(SECRET_SETTINGS)];
+export const appSettingNames: readonly string[] = [
+  ...settingNames(settingDefinitions),
+  ...Object.values(SECRET_SETTINGS),
+  TELEMETRY_SETTINGS.connectionString,
+];
 
 /** Reads and checks every setting once; throws a `SettingsError` naming each one missing or invalid. */
 export function loadSettings(source: SecretSource): Promise<AuditAppSettings> {

@@ -5,7 +5,14 @@ import { invoke, loadFunctionApp } from './support/functions';
 describe('settings', () => {
   it('lists every app setting audit-app reads', () => {
     expect([...appSettingNames].sort()).toEqual(
-      ['AUDIT_DATABASE_NAME', 'CONTINUATION_TOKEN_KEY', 'KEY_VAULT_CACHE_SECONDS', 'KEY_VAULT_URL', 'MONGODB_CONNECTION_STRING'].sort(),
+      [
+        'APPLICATIONINSIGHTS_CONNECTION_STRING',
+        'AUDIT_DATABASE_NAME',
+        'CONTINUATION_TOKEN_KEY',
+        'KEY_VAULT_CACHE_SECONDS',
+        'KEY_VAULT_URL',
+        'MONGODB_CONNECTION_STRING',
+      ].sort(),
     );
   });
 

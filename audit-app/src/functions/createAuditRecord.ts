@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { BadRequestError, created, handle, ok, readJsonBody, UnprocessableEntityError, validOrThrow } from '@patient-records/platform';
+import { BadRequestError, created, handle, ok, readJsonBody, traceHttpRequest, UnprocessableEntityError, validOrThrow } from '@patient-records/platform';
 
 import { appServices } from '../composition';
 import { CreateAuditRecordDto } from '../records/model';
@@ -45,5 +45,5 @@ app.http('createAuditRecord', {
   route: 'auditrecord',
   methods: ['POST'],
   authLevel: 'function',
-  handler: handle(async (request) => createAuditRecord((await appServices()).records, request)),
+  handler: traceHttpRequest('api/auditrecord', handle(async (request) => createAuditRecord((await appServices()).records, request))),
 });

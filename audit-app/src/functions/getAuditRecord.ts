@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { handle, NotFoundError, ok } from '@patient-records/platform';
+import { handle, NotFoundError, ok, traceHttpRequest } from '@patient-records/platform';
 
 import { appServices } from '../composition';
 import type { AuditRecordStore } from '../records/store';
@@ -15,5 +15,5 @@ app.http('getAuditRecord', {
   route: 'auditrecord/{id:guid}',
   methods: ['GET'],
   authLevel: 'function',
-  handler: handle(async (request) => getAuditRecord((await appServices()).records, request)),
+  handler: traceHttpRequest('api/auditrecord/{id}', handle(async (request) => getAuditRecord((await appServices()).records, request))),
 });

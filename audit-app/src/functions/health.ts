@@ -1,5 +1,5 @@
 import { app, type HttpResponseInit } from '@azure/functions';
-import { handle, ok } from '@patient-records/platform';
+import { handle, ok, traceHttpRequest } from '@patient-records/platform';
 
 /**
  * `GET /api/health`: `200`, anonymous, no data. A liveness check only: it does not touch the store,
@@ -13,5 +13,5 @@ app.http('health', {
   route: 'health',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: handle(health),
+  handler: traceHttpRequest('api/health', handle(health)),
 });

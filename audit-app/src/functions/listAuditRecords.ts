@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { handle, ok, queryToObject, ValidationError, validOrThrow } from '@patient-records/platform';
+import { handle, ok, queryToObject, traceHttpRequest, ValidationError, validOrThrow } from '@patient-records/platform';
 
 import { appServices } from '../composition';
 import { AuditRecordQueryDto, DEFAULT_PAGE_SIZE } from '../records/query';
@@ -31,5 +31,5 @@ app.http('listAuditRecords', {
   route: 'auditrecord',
   methods: ['GET'],
   authLevel: 'function',
-  handler: handle(async (request) => listAuditRecords((await appServices()).records, request)),
+  handler: traceHttpRequest('api/auditrecord', handle(async (request) => listAuditRecords((await appServices()).records, request))),
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 
 import { storeUnavailable } from '../mongo/errors';
 import { HttpError } from './errors';
@@ -14,7 +14,9 @@ import { errorBody, errorResponse, json } from './responses';
  * - anything else is logged with a new incident id and the invocation id, and answered with a
  *   generic `500` carrying only that incident id: never a stack trace or an internal message.
  */
-export function handle(fn: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>): HttpHandler {
+export function handle(
+  fn: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context) => {
     try {
       return await fn(request, context);
