@@ -35,8 +35,9 @@ export interface CreateSecretSourceOptions {
  * The settings source an app's composition root reads through (see `SecretSource`).
  *
  * - With `KEY_VAULT_URL`: every setting is first read from that vault as the secret named by
- *   `secretNameForSetting` (`AUDIT_API_KEY` → `audit-api-key`), newest enabled version; a setting
- *   with no such secret falls back to the app setting. Access uses `DefaultAzureCredential`, which
+ *   `secretNameForSetting` (`AUDIT_API_KEY` → `audit-api-key`), newest version; a setting with no
+ *   such secret (404), or one the identity may not read (403) while an app setting of that name
+ *   exists, comes from the app setting. Access uses `DefaultAzureCredential`, which
  *   is the app's managed identity in Azure.
  * - Without it: app settings (the environment).
  * - Either way, an app setting that holds a Key Vault reference (`@Microsoft.KeyVault(...)`) is
@@ -79,6 +80,7 @@ export function createSecretSource(env: NodeJS.ProcessEnv = process.env, options
     return client;
   };
 
+  /** The secret's value; `undefined` when it does not exist; throws on anything else. */
   const readSecret = async (url: string, secretName: string, version?: string): Promise<string | undefined> => {
     try {
       const secret = await clientFor(url).getSecret(secretName, version ? { version } : {});
@@ -102,10 +104,18 @@ export function createSecretSource(env: NodeJS.ProcessEnv = process.env, options
   const load = async (name: string): Promise<string | undefined> => {
     if (vaultUrl !== undefined) {
       const secretName = secretNameForSetting(name, options.secretNames);
-      const value = await readSecret(vaultUrl, secretName);
-      if (value !== undefined) {
-        log('info', 'Read a setting from Key Vault', { setting: name, secret: secretName, vault: new URL(vaultUrl).host });
-        return value;
+      try {
+        const value = await readSecret(vaultUrl, secretName);
+        if (value !== undefined) {
+          log('info', 'Read a setting from Key Vault', { setting: name, secret: secretName, vault: new URL(vaultUrl).host });
+          return value;
+        }
+      } catch (error) {
+        // Role assignments are per secret (env/secrets.tf): the identity may not read a secret that
+        // is not meant for it, and such a setting is an ordinary app setting. Without an app setting
+        // to fall back on, a refusal is a failure (a disabled version, a missing role).
+        if ((error as { statusCode?: unknown }).statusCode !== 403 || nonEmpty(env[name]) === undefined) throw error;
+        log('info', 'Key Vault refused the secret; using the app setting', { setting: name, secret: secretName });
       }
     }
     return fromAppSettings(name);

@@ -1,6 +1,7 @@
 export { redact, REDACTED, REDACTED_FIELDS, redactUrl } from './redaction';
 export {
   type ActivitySpanOptions,
+  outgoingTraceHeaders,
   traceActivity,
   traceCarrierForOrchestration,
   type TracedHttpRequest,

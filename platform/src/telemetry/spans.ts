@@ -2,6 +2,7 @@ import { type Attributes, context as contextApi, metrics, ROOT_CONTEXT, type Spa
 import { logs } from '@opentelemetry/api-logs';
 
 import { redactUrl } from './redaction';
+import { telemetryState } from './state';
 import { contextFromCarrier, currentTraceCarrier, parseTraceparent, type TraceCarrier } from './trace-context';
 
 const INSTRUMENTATION = '@patient-records/platform';
@@ -157,6 +158,20 @@ export function trackWriteOutcome(write: WriteOutcome): void {
   const dimensions = { writeKind: write.kind, outcome: write.outcome };
   meter.createHistogram('patient_records.write.duration', { unit: 'ms' }).record(write.durationMs, dimensions);
   meter.createHistogram('patient_records.write.attempts').record(write.attempts, dimensions);
+}
+
+/**
+ * Trace headers for an outgoing call. With telemetry on, the fetch/http instrumentation adds
+ * `traceparent` itself (naming the dependency span as the parent), and a second header set by hand
+ * would make the pair unparseable on the other side, so this returns none. With telemetry off it
+ * returns the carrier's (or the active context's) headers, so audit-app still records the caller's
+ * operation id.
+ */
+export function outgoingTraceHeaders(carrier?: TraceCarrier | null): Record<string, string> {
+  if (telemetryState.instrumented) return {};
+  const source = carrier ?? currentTraceCarrier();
+  if (!source) return {};
+  return { traceparent: source.traceparent, ...(source.tracestate ? { tracestate: source.tracestate } : {}) };
 }
 
 /** The carrier to put into an orchestration input: the active request span's context. */

@@ -6,6 +6,7 @@ import type * as ApplicationInsights from 'applicationinsights';
 import type { AzureMonitorOpenTelemetryOptions } from 'applicationinsights';
 
 import { redactUrl } from './redaction';
+import { telemetryState } from './state';
 
 /** Setting names this module reads. */
 export const TELEMETRY_SETTINGS = {
@@ -94,6 +95,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
   // fetch() is undici, which applicationinsights 3.16 does not instrument: without this the call
   // to audit-app would carry no traceparent and audit-app would start a new operation.
   new UndiciInstrumentation().enable();
+  telemetryState.instrumented = true;
 
   current = {
     enabled: true,

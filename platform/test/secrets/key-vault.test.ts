@@ -149,3 +149,10 @@ test('nothing left the machine', () => {
   expect(remoteAddresses.size).toBeGreaterThan(0);
   for (const address of remoteAddresses) expect(['127.0.0.1', '::ffff:127.0.0.1', '::1']).toContain(address);
 });
+
+test('a secret the identity may not read falls back to the app setting of that name', async () => {
+  const version = vault.setSecret('audit-api-url', 'from-vault');
+  vault.setEnabled('audit-api-url', version, false); // the fake answers 403, as Key Vault does for a refused read
+  const { source } = harness({ KEY_VAULT_URL: vault.url, AUDIT_API_URL: 'https://audit.example.test' });
+  await expect(source.get('AUDIT_API_URL')).resolves.toBe('https://audit.example.test');
+});

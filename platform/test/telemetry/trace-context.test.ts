@@ -5,6 +5,7 @@ import {
   currentTraceCarrier,
   isTraceCarrier,
   operationIdOf,
+  outgoingTraceHeaders,
   parseTraceparent,
   redact,
   REDACTED,
@@ -40,6 +41,8 @@ test('with telemetry off, nothing is sent but the trace context still flows from
   const handler = traceHttpRequest('api/patient', () => Promise.resolve({ status: 202, carrier: currentTraceCarrier() }));
   const response = await handler({ method: 'post', url: 'http://x/api/patient', headers: { get: (name) => (name === 'traceparent' ? TRACEPARENT : null) } }, { invocationId: 'inv-1' });
   expect(operationIdOf(response.carrier?.traceparent)).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+  // Uninstrumented, an outgoing call carries the trace context by hand.
+  expect(outgoingTraceHeaders({ traceparent: TRACEPARENT, tracestate: 'a=1' })).toEqual({ traceparent: TRACEPARENT, tracestate: 'a=1' });
   const seen = await traceActivity({ name: 'persist', instanceId: 'i-1', trace: { traceparent: TRACEPARENT } }, () =>
     Promise.resolve(trace.getSpanContext(context.active())?.traceId),
   );
