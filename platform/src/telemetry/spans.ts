@@ -129,14 +129,14 @@ export interface WriteOutcome {
 }
 
 const EVENT_NAMES: Record<WriteOutcome['outcome'], string> = {
-  completed: 'WriteCompleted',
-  compensated: 'WriteCompensated',
-  failed: 'WriteFailed',
+  completed: 'PatientWriteCompleted',
+  compensated: 'PatientWriteCompensated',
+  failed: 'PatientWriteFailed',
 };
 
 /**
- * Emits a write's outcome: a custom event (`customEvents`: `WriteCompleted`, `WriteCompensated`,
- * `WriteFailed`, with `writeKind`, `instanceId`, `reason` in customDimensions and `attempts`,
+ * Emits a write's outcome: a custom event (`customEvents`: `PatientWriteCompleted`, `PatientWriteCompensated`,
+ * `PatientWriteFailed`, with `writeKind`, `instanceId`, `reason` in customDimensions and `attempts`,
  * `durationMs` in customMeasurements) and the metrics `patient_records.write.duration` (ms) and
  * `patient_records.write.attempts`, by kind and outcome. Only identifiers and numbers: no personal
  * data can reach it through this shape.

@@ -126,7 +126,7 @@ test('one operation id from the APIM traceparent to audit-app, with the request 
 });
 
 test('the write outcome is a custom event in the same operation, with kind, instance, attempts and duration', () => {
-  const event = ofType('EventData').find((e) => e.data?.baseData?.name === 'WriteCompleted');
+  const event = ofType('EventData').find((e) => e.data?.baseData?.name === 'PatientWriteCompleted');
   expect(event).toBeDefined();
   expect(event?.tags?.['ai.operation.id']).toBe(TRACE_ID);
   expect(event?.data?.baseData?.properties).toMatchObject({ writeKind: 'createPatient', instanceId: 'write-0001', outcome: 'completed' });
