@@ -9,6 +9,11 @@ import { createInProcessInvoker } from './support/in-process-invoker';
 import { type ManagementServer, serveManagementApi, waitForFinish } from './support/management-server';
 import { useStore } from './support/store';
 
+// Declared before useStore: jest runs afterAll hooks in declaration order, and the engine must stop before the store.
+afterAll(async () => {
+  await server.close();
+  await engine.stop();
+});
 const store = useStore('durable_engine');
 let engine: DurableEngine;
 let server: ManagementServer;
@@ -26,11 +31,6 @@ beforeAll(async () => {
   });
   await engine.start();
   server = await serveManagementApi(engine);
-});
-
-afterAll(async () => {
-  await server.close();
-  await engine.stop();
 });
 
 test('a two-activity orchestration runs to completion and its history reads like the extension’s', async () => {

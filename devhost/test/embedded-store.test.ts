@@ -29,10 +29,16 @@ describeFerret('the embedded FerretDB store', () => {
 
   test('two stores run side by side, keep data across a restart, and stop cleanly', async () => {
     const other = mkdtempSync(path.join(os.tmpdir(), 'store-life-'));
-    const [a, b] = await Promise.all([startStore({ dataDir, log: () => undefined }), startStore({ dataDir: other, log: () => undefined })]);
+    const [a, b] = await Promise.all([
+      startStore({ dataDir, log: () => undefined }),
+      startStore({ dataDir: other, log: () => undefined }),
+    ]);
     expect(a.uri).not.toBe(b.uri);
     const client = await MongoClient.connect(a.uri);
-    await client.db('life').collection('things').insertOne({ _id: 'kept' } as never);
+    await client
+      .db('life')
+      .collection('things')
+      .insertOne({ _id: 'kept' } as never);
     await client.close();
     await Promise.all([a.stop(), b.stop()]);
     await a.stop(); // idempotent
@@ -59,7 +65,10 @@ describeFerret('the embedded FerretDB store', () => {
     const client = await MongoClient.connect(uri);
     await client.db('admin').command({ ping: 1 });
     await client.close();
-    const ferretPids = (await promisify(execFile)('pgrep', ['-P', String(child.pid)])).stdout.trim().split('\n').map(Number);
+    const ferretPids = (await promisify(execFile)('pgrep', ['-P', String(child.pid)])).stdout
+      .trim()
+      .split('\n')
+      .map(Number);
     expect(ferretPids.length).toBe(1);
 
     const exitCode = await new Promise<number | null>((resolve) => {

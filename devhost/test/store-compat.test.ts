@@ -47,7 +47,9 @@ test('duplicate _id and unique index violations carry code 11000', async () => {
   await c.createIndex({ insuranceNumber: 1 }, { unique: true, sparse: true, name: 'insuranceNumber_unique' });
   await c.insertOne(patient('u1', 'A', '1970-01-01', { insuranceNumber: 'INS-1' }));
   await expect(c.insertOne(patient('u1', 'B', '1970-01-01'))).rejects.toMatchObject({ code: 11000 });
-  const duplicate = await c.insertOne(patient('u2', 'C', '1970-01-01', { insuranceNumber: 'INS-1' })).catch((e: unknown) => e);
+  const duplicate = await c
+    .insertOne(patient('u2', 'C', '1970-01-01', { insuranceNumber: 'INS-1' }))
+    .catch((e: unknown) => e);
   expect(duplicate).toBeInstanceOf(MongoServerError);
   expect((duplicate as MongoServerError).code).toBe(11000);
   // Sparse: any number of documents may lack the field.
@@ -74,9 +76,17 @@ test('creating the same indexes again, one call per index, is a no-op, and they 
 
 test('upsert inserts once and then leaves $setOnInsert fields alone', async () => {
   const c = db.collection<{ _id: string; createdBy: string; seen: number }>('upsert');
-  const first = await c.updateOne({ _id: 'k1' }, { $setOnInsert: { createdBy: 'first' }, $inc: { seen: 1 } }, { upsert: true });
+  const first = await c.updateOne(
+    { _id: 'k1' },
+    { $setOnInsert: { createdBy: 'first' }, $inc: { seen: 1 } },
+    { upsert: true },
+  );
   expect(first.upsertedCount).toBe(1);
-  const second = await c.updateOne({ _id: 'k1' }, { $setOnInsert: { createdBy: 'second' }, $inc: { seen: 1 } }, { upsert: true });
+  const second = await c.updateOne(
+    { _id: 'k1' },
+    { $setOnInsert: { createdBy: 'second' }, $inc: { seen: 1 } },
+    { upsert: true },
+  );
   expect(second.upsertedCount).toBe(0);
   expect(second.matchedCount).toBe(1);
   expect(await c.findOne({ _id: 'k1' })).toEqual({ _id: 'k1', createdBy: 'first', seen: 2 });
@@ -87,9 +97,15 @@ test('upsert inserts once and then leaves $setOnInsert fields alone', async () =
 test('replace with a version filter refuses a stale version, one writer at a time', async () => {
   const c = patients('occ');
   await c.insertOne(patient('o1', 'Before', '1985-05-05'));
-  const won = await c.replaceOne({ _id: 'o1', _shardKey: 'o1', version: 1 }, { ...patient('o1', 'Winner', '1985-05-05'), version: 2 });
+  const won = await c.replaceOne(
+    { _id: 'o1', _shardKey: 'o1', version: 1 },
+    { ...patient('o1', 'Winner', '1985-05-05'), version: 2 },
+  );
   expect(won.matchedCount).toBe(1);
-  const lost = await c.replaceOne({ _id: 'o1', _shardKey: 'o1', version: 1 }, { ...patient('o1', 'Loser', '1985-05-05'), version: 2 });
+  const lost = await c.replaceOne(
+    { _id: 'o1', _shardKey: 'o1', version: 1 },
+    { ...patient('o1', 'Loser', '1985-05-05'), version: 2 },
+  );
   expect(lost.matchedCount).toBe(0);
   expect((await c.findOne({ _id: 'o1' }))?.lastName).toBe('Winner');
 });
@@ -99,7 +115,9 @@ test('concurrent inserts of one claim id: exactly one wins, the rest get 11000',
   // an insert is atomic. Every "exactly one wins" decision in the code is therefore a claim insert.
   const c = db.collection<{ _id: string; _shardKey: string; writer: number }>('claims');
   const writers = Array.from({ length: 30 }, (_, writer) => writer);
-  const results = await Promise.allSettled(writers.map((writer) => c.insertOne({ _id: 'p1:2', _shardKey: 'p1', writer })));
+  const results = await Promise.allSettled(
+    writers.map((writer) => c.insertOne({ _id: 'p1:2', _shardKey: 'p1', writer })),
+  );
   const won = results.filter((result) => result.status === 'fulfilled');
   const lost = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
   expect(won).toHaveLength(1);
@@ -116,7 +134,11 @@ test('findOneAndUpdate returns the document after the update, and null when noth
     { returnDocument: 'after' },
   );
   expect(after).toMatchObject({ _id: 'f1', version: 2, tags: ['a', 'b'], lastName: 'Renamed' });
-  const stale = await c.findOneAndUpdate({ _id: 'f1', version: 1 }, { $inc: { version: 1 } }, { returnDocument: 'after' });
+  const stale = await c.findOneAndUpdate(
+    { _id: 'f1', version: 1 },
+    { $inc: { version: 1 } },
+    { returnDocument: 'after' },
+  );
   expect(stale).toBeNull();
   const unset = await c.findOneAndUpdate({ _id: 'f1' }, { $unset: { tags: '' } }, { returnDocument: 'after' });
   expect(unset).not.toHaveProperty('tags');
@@ -157,7 +179,12 @@ test('paging with sort, skip and limit is stable with a tie-breaking key', async
   await c.insertMany(docs);
   const seen: string[] = [];
   for (let page = 0; page < 3; page += 1) {
-    const batch = await c.find({}).sort({ at: -1, _id: -1 }).skip(page * 10).limit(10).toArray();
+    const batch = await c
+      .find({})
+      .sort({ at: -1, _id: -1 })
+      .skip(page * 10)
+      .limit(10)
+      .toArray();
     seen.push(...batch.map((d) => d._id));
   }
   expect(seen).toEqual(docs.map((d) => d._id).reverse());
@@ -172,7 +199,11 @@ test('paging with sort, skip and limit is stable with a tie-breaking key', async
   expect(next.map((d) => d._id)).toEqual(seen.slice(4, 8));
   expect(await c.countDocuments({ kind: 'read' })).toBe(9);
   const counts = await c
-    .aggregate<{ _id: string; n: number }>([{ $match: { at: { $gte: new Date(Date.UTC(2026, 0, 1)) } } }, { $group: { _id: '$kind', n: { $sum: 1 } } }, { $sort: { _id: 1 } }])
+    .aggregate<{ _id: string; n: number }>([
+      { $match: { at: { $gte: new Date(Date.UTC(2026, 0, 1)) } } },
+      { $group: { _id: '$kind', n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ])
     .toArray();
   expect(counts).toEqual([
     { _id: 'read', n: 9 },
@@ -182,7 +213,11 @@ test('paging with sort, skip and limit is stable with a tie-breaking key', async
 
 test('delete one and many, and count what is left', async () => {
   const c = patients('delete');
-  await c.insertMany([patient('d1', 'X', '1960-01-01'), patient('d2', 'X', '1961-01-01'), patient('d3', 'Y', '1962-01-01')]);
+  await c.insertMany([
+    patient('d1', 'X', '1960-01-01'),
+    patient('d2', 'X', '1961-01-01'),
+    patient('d3', 'Y', '1962-01-01'),
+  ]);
   expect((await c.deleteOne({ _id: 'd1', _shardKey: 'd1' })).deletedCount).toBe(1);
   expect((await c.deleteOne({ _id: 'd1', _shardKey: 'd1' })).deletedCount).toBe(0);
   expect((await c.deleteMany({ lastName: 'X' })).deletedCount).toBe(1);

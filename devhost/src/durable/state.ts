@@ -20,6 +20,7 @@ import type { Collection, Db } from 'mongodb';
 
 import type { LeafRecord, RetryPolicy } from './actions';
 import type { HistoryEvent, RuntimeStatus } from './history';
+import { retryingCollection } from './store-retry';
 
 export interface ParentLink {
   instanceId: string;
@@ -141,9 +142,9 @@ export interface TaskHubCollections {
 
 export function taskHubCollections(db: Db, hubName: string): TaskHubCollections {
   return {
-    instances: db.collection<InstanceDocument>(`${hubName}_instances`),
-    history: db.collection<BatchDocument>(`${hubName}_history`),
-    inbox: db.collection<InboxDocument>(`${hubName}_inbox`),
+    instances: retryingCollection(db.collection<InstanceDocument>(`${hubName}_instances`)),
+    history: retryingCollection(db.collection<BatchDocument>(`${hubName}_history`)),
+    inbox: retryingCollection(db.collection<InboxDocument>(`${hubName}_inbox`)),
   };
 }
 
