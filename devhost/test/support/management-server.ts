@@ -67,9 +67,26 @@ export async function serveManagementApi(engine: DurableEngine): Promise<Managem
   const origin = `http://127.0.0.1:${port}`;
   const webhookBaseUrl = `${origin}/runtime/webhooks/durabletask`;
   const rpcBaseUrl = `${origin}/durabletask/`;
+  return {
+    origin,
+    rpcBaseUrl,
+    webhookBaseUrl,
+    client: () => createDurableClient(origin),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/** A DurableClient exactly as app code gets it from `df.getClient(context)`, for a management API at `origin`. */
+export function createDurableClient(origin: string): df.DurableClient {
+  const webhookBaseUrl = `${origin}/runtime/webhooks/durabletask`;
+  const rpcBaseUrl = `${origin}/durabletask/`;
   // The client rewrites link origins unless WEBSITE_HOSTNAME names the host (durable-protocol.md §4.1),
   // and axios would send loopback calls through a configured proxy (§5.8).
-  process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;
+  process.env.WEBSITE_HOSTNAME = new URL(origin).host;
   process.env.NO_PROXY = ['127.0.0.1', 'localhost', process.env.NO_PROXY].filter(Boolean).join(',');
   const query = `taskHub=${hubName}&connection=Storage`;
   const clientData = {
@@ -93,29 +110,17 @@ export async function serveManagementApi(engine: DurableEngine): Promise<Managem
     requiredQueryStringParameters: '',
     rpcBaseUrl,
   };
-  return {
-    origin,
-    rpcBaseUrl,
-    webhookBaseUrl,
-    client() {
-      const context = new InvocationContext({
-        functionName: 'TestClient',
-        options: {
-          trigger: { name: 'req', type: 'httpTrigger' },
-          extraInputs: [{ name: 'client', type: 'durableClient' }],
-          extraOutputs: [],
-        },
-        logHandler: () => undefined,
-      });
-      context.extraInputs.set('client', clientData);
-      return df.getClient(context);
+  const context = new InvocationContext({
+    functionName: 'TestClient',
+    options: {
+      trigger: { name: 'req', type: 'httpTrigger' },
+      extraInputs: [{ name: 'client', type: 'durableClient' }],
+      extraOutputs: [],
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+    logHandler: () => undefined,
+  });
+  context.extraInputs.set('client', clientData);
+  return df.getClient(context);
 }
 
 /** Polls an instance's status (bounded) until it leaves Pending/Running/Suspended. */

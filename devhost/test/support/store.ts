@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { type Db, MongoClient } from 'mongodb';
 
-import { startStore,type Store } from '../../src/store';
+import { startStore, type Store } from '../../src/store';
 
 export interface StoreFixture {
   /** The running store. */
