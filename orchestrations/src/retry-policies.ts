@@ -57,7 +57,7 @@ export const RETRY_POLICIES = {
     firstRetryIntervalMs: 500,
     backoffCoefficient: 2,
     maxRetryIntervalMs: 2_000,
-    maxAttempts: 3,
+    maxAttempts: 2,
     attemptTimeoutMs: 5_000,
   },
   compensation: {
