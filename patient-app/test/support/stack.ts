@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { type Devhost, type DevhostLogEntry, startDevhost, startStore, type Store } from '@patient-records/devhost';
+import { type Db, MongoClient } from 'mongodb';
+
+import { uniqueDatabaseName } from './store';
+
+export const patientAppDir = path.resolve(__dirname, '..', '..');
+export const auditAppDir = path.resolve(__dirname, '..', '..', '..', 'audit-app');
+
+export interface StackOptions {
+  /** Extra patient-app settings (e.g. WRITE_WAIT_TIMEOUT_MS). */
+  patientEnv?: Record<string, string>;
+}
+
+/** The local stack of one test file: one embedded store, audit-app and patient-app under two devhosts. */
+export interface Stack {
+  store(): Store;
+  client(): MongoClient;
+  audit(): Devhost;
+  patients(): Devhost;
+  /** The key API consumers use (a named host key of patient-app). */
+  readonly patientKey: string;
+  readonly auditKey: string;
+  /** patient-app's database, and its Durable task hub's database. */
+  patientDb(): Db;
+  taskHubDb(): Db;
+  auditDb(): Db;
+  /** Every log line of both hosts (host, worker console, app logs). */
+  readonly logs: DevhostLogEntry[];
+  /** Stops audit-app (simulating an outage); `startAudit` brings it back on the same port. */
+  stopAudit(): Promise<void>;
+  startAudit(): Promise<void>;
+}
+
+/**
+ * Starts the stack once for a test file (beforeAll) on free loopback ports with keys of its own,
+ * and stops everything in afterAll. Settings are what Azure would set, with local values.
+ */
+export function useStack(options: StackOptions = {}): Stack {
+  const patientKey = `patient-e2e-${randomBytes(8).toString('hex')}`;
+  const auditKey = `audit-e2e-${randomBytes(8).toString('hex')}`;
+  const names = { patients: uniqueDatabaseName('pa'), hub: uniqueDatabaseName('pahub'), audit: uniqueDatabaseName('au') };
+  const logs: DevhostLogEntry[] = [];
+  let store: Store | undefined;
+  let client: MongoClient | undefined;
+  let audit: Devhost | undefined;
+  let patients: Devhost | undefined;
+  let auditPort = 0;
+  let dir: string | undefined;
+
+  const startAudit = async (): Promise<void> => {
+    audit = await startDevhost({
+      appDir: auditAppDir,
+      port: auditPort,
+      keysFile: path.join(dir ?? '', 'audit-keys.json'),
+      hostKeys: { patientApp: auditKey },
+      env: { MONGODB_CONNECTION_STRING: store?.uri ?? '', AUDIT_DATABASE_NAME: names.audit },
+      log: (entry) => logs.push(entry),
+    });
+    auditPort = audit.port;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'patient-e2e-'));
+    store = await startStore({ dataDir: path.join(dir, 'store'), log: () => undefined });
+    client = await MongoClient.connect(store.uri);
+    await startAudit();
+    patients = await startDevhost({
+      appDir: patientAppDir,
+      port: 0,
+      mongoUri: store.uri,
+      databaseName: names.hub,
+      keysFile: path.join(dir, 'patient-keys.json'),
+      hostKeys: { consumer: patientKey },
+      env: {
+        MONGODB_CONNECTION_STRING: store.uri,
+        PATIENT_DATABASE_NAME: names.patients,
+        AUDIT_API_URL: audit?.url ?? '',
+        AUDIT_API_KEY: auditKey,
+        PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
+        ...options.patientEnv,
+      },
+      log: (entry) => logs.push(entry),
+    });
+  });
+
+  afterAll(async () => {
+    await patients?.stop();
+    await audit?.stop();
+    await client?.close();
+    await store?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started`);
+    return value;
+  };
+  return {
+    store: () => started(store, 'the store'),
+    client: () => started(client, 'the store client'),
+    audit: () => started(audit, 'audit-app'),
+    patients: () => started(patients, 'patient-app'),
+    patientKey,
+    auditKey,
+    patientDb: () => started(client, 'the store client').db(names.patients),
+    taskHubDb: () => started(client, 'the store client').db(names.hub),
+    auditDb: () => started(client, 'the store client').db(names.audit),
+    logs,
+    stopAudit: async () => {
+      await audit?.stop();
+      audit = undefined;
+    },
+    startAudit,
+  };
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are asserted field by field
+  body: any;
+}
+
+/** Every (method, route template, status) the suite saw, for the OpenAPI check. */
+export const observed = new Set<string>();
+
+function template(pathname: string): string {
+  return pathname
+    .replace(/^\/api/, '')
+    .replace(/\/patient\/search$/, '/patient/search')
+    .replace(/\/operations\/[^/]+$/, '/operations/{operationId}')
+    .replace(/\/tests\/[^/]+$/, '/tests/{testId}')
+    .replace(/\/patient\/(?!search$)[^/]+/, '/patient/{patientId}');
+}
+
+/** A request to patient-app with the consumer's key; records what it observed. */
+export async function call(
+  stack: Stack,
+  method: string,
+  pathAndQuery: string,
+  options: { body?: unknown; headers?: Record<string, string>; key?: string | null } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key !== null) headers['x-functions-key'] = options.key ?? stack.patientKey;
+  if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+  const init: RequestInit = { method, headers };
+  if (options.body !== undefined) init.body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const response = await fetch(`${stack.patients().url}${pathAndQuery}`, init);
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  observed.add(`${method.toLowerCase()} ${template(new URL(pathAndQuery, 'http://x').pathname)} ${response.status}`);
+  return { status: response.status, headers: response.headers, body };
+}
