@@ -1,6 +1,6 @@
 # Cosmos DB for MongoDB: one account per app (see modules/mongo_account), private endpoint only.
-# Collections, shard keys and indexes follow docs/data-store.md; every document carries its
-# shard key in `_shardKey`.
+# Collections and shard keys follow docs/data-store.md; every document carries its shard key in
+# `_shardKey`, and each app creates the secondary indexes it queries by.
 
 module "patient_data" {
   source = "./modules/mongo_account"
@@ -15,40 +15,12 @@ module "patient_data" {
   log_analytics_workspace_id = azurerm_log_analytics_workspace.main.id
   tags                       = local.tags
 
+  # docs/data-store.md: patient-app's collections; it creates their indexes at start.
   collections = {
-    # The live state of each patient; `_shardKey` is the patient id. Search filters on these.
-    patients = {
-      indexes = [
-        { keys = ["patient.lastName"] },
-        { keys = ["patient.firstName"] },
-        { keys = ["dateOfBirthDate"] },
-        { keys = ["patient.postCode"] },
-        { keys = ["patient.insuranceNumber"] },
-        { keys = ["lastUpdated"] },
-        { keys = ["deleted"] },
-      ]
-    }
-    # One document per claimed version, `_id` `${patientId}:${version}` (unique by `_id`).
-    patientVersions = {
-      indexes = [
-        { keys = ["patientId"] },
-        { keys = ["operationId"] },
-      ]
-    }
-    # Test results, `_shardKey` the patient id (read per patient).
-    tests = {
-      indexes = [
-        { keys = ["patientId"] },
-        { keys = ["operationId"] },
-      ]
-    }
-    # Idempotency keys (HMAC of the caller's key).
-    idempotencyKeys = {
-      indexes = [
-        { keys = ["operationId"] },
-        { keys = ["createdAt"] },
-      ]
-    }
+    patients        = {}
+    patientVersions = {}
+    tests           = {}
+    idempotencyKeys = {}
   }
 }
 
@@ -65,15 +37,8 @@ module "audit_data" {
   log_analytics_workspace_id = azurerm_log_analytics_workspace.main.id
   tags                       = local.tags
 
+  # docs/data-store.md#audit-register: audit-app creates the indexes at start.
   collections = {
-    # Audit records, queried by resource, correlation (operation) id and time range.
-    auditRecords = {
-      indexes = [
-        { keys = ["resource.type", "resource.id"] },
-        { keys = ["correlationId"] },
-        { keys = ["timestamp"] },
-        { keys = ["idempotencyKey"] },
-      ]
-    }
+    audits = {}
   }
 }

@@ -36,16 +36,16 @@ resource "azurerm_monitor_action_group" "operators" {
 }
 
 locals {
-  # Custom events patient-app sends when a write ends badly (docs/telemetry.md). The names are
-  # an assumption until the telemetry module lands; see docs/decisions.md.
+  # Custom events patient-app sends when a write ends badly (trackWriteOutcome in
+  # platform/src/telemetry/spans.ts: WriteCompleted, WriteCompensated, WriteFailed).
   write_outcome_alerts = {
     failed = {
-      event       = "PatientWriteFailed"
+      event       = "WriteFailed"
       severity    = 1
       description = "A patient write failed after its retries; support should inspect it (npm run support)."
     }
     compensated = {
-      event       = "PatientWriteCompensated"
+      event       = "WriteCompensated"
       severity    = 2
       description = "A patient write was rolled back by compensation; the audit register records what was undone."
     }

@@ -32,9 +32,10 @@ describe('Cosmos DB for MongoDB', () => {
     expect(endpoint.resource_id).toBe('${azurerm_cosmosdb_account.this.id}');
   });
 
-  it('shards every collection on _shardKey', () => {
+  it("shards every collection on _shardKey and leaves the apps' own indexes alone", () => {
     const collection = resource(mongo, 'azurerm_cosmosdb_mongo_collection', 'this');
     expect(collection.shard_key).toBe('_shardKey');
+    expect(block(collection, 'lifecycle').ignore_changes).toEqual(['${index}']);
   });
 
   it('gives each app a database of its own, in separate accounts', () => {
@@ -50,7 +51,7 @@ describe('Cosmos DB for MongoDB', () => {
       'patients',
       'tests',
     ]);
-    expect(Object.keys(audit.collections as object)).toEqual(['auditRecords']);
+    expect(Object.keys(audit.collections as object)).toEqual(['audits']);
   });
 });
 
@@ -236,7 +237,7 @@ describe('observability', () => {
     const events = Object.values(root.locals.write_outcome_alerts as Record<string, { event: string }>).map(
       (a) => a.event,
     );
-    expect(events.sort()).toEqual(['PatientWriteCompensated', 'PatientWriteFailed']);
+    expect(events.sort()).toEqual(['WriteCompensated', 'WriteFailed']);
     const query = String(
       block(resource(root, 'azurerm_monitor_scheduled_query_rules_alert_v2', 'write_outcome'), 'criteria').query,
     );

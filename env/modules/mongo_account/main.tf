@@ -25,15 +25,13 @@ variable "max_throughput" {
 
 variable "collections" {
   description = <<-EOT
-    Collections by name. Every collection is sharded on `_shardKey` (docs/data-store.md); each
-    index is a list of keys, unique or not. Cosmos DB requires a unique index of a sharded
-    collection to include the shard key, and `_id` is always indexed (and unique per shard).
+    Collections by name, each sharded on `_shardKey` (docs/data-store.md). Secondary indexes
+    belong to the apps: each creates its named indexes at every start (one createIndex call
+    each), so Terraform declares only `_id` and leaves the rest alone. Declaring them here too
+    would create same-key indexes under other names, which MongoDB rejects (IndexOptionsConflict)
+    when the app then creates its own.
   EOT
   type = map(object({
-    indexes = list(object({
-      keys   = list(string)
-      unique = optional(bool, false)
-    }))
     default_ttl_seconds = optional(number)
   }))
 }
@@ -123,12 +121,9 @@ resource "azurerm_cosmosdb_mongo_collection" "this" {
     unique = true
   }
 
-  dynamic "index" {
-    for_each = each.value.indexes
-    content {
-      keys   = index.value.keys
-      unique = index.value.unique
-    }
+  lifecycle {
+    # The apps add their indexes at start; an apply must not drop them.
+    ignore_changes = [index]
   }
 }
 
