@@ -83,4 +83,37 @@ describe('devhost CLI', () => {
       if (child && child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('loses no worker when the CLI itself is killed with SIGKILL, and starts the worker under --inspect', async () => {
+    const child = spawn(
+      process.execPath,
+      [launcher, '--app', path.join(fixturesDir, 'http-app'), '--port', '0', '--inspect=127.0.0.1:0'],
+      { env: { ...process.env, PATIENT_RECORDS_LOCAL_DIR: tmp() }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const output: string[] = [];
+      const seen = (pattern: RegExp): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} in:\n${output.join('\n')}`)), 20_000);
+          const check = (line: string): void => {
+            output.push(line);
+            if (pattern.test(line)) {
+              clearTimeout(timer);
+              resolve(line);
+            }
+          };
+          createInterface({ input: child.stdout }).on('line', check);
+          createInterface({ input: child.stderr }).on('line', check);
+        });
+      const debuggerLine = seen(/Debugger listening on ws:\/\/127\.0\.0\.1:\d+/);
+      const banner = await seen(/Functions app running at/);
+      await debuggerLine;
+      const workerPid = Number(/worker pid (\d+)/.exec(banner)?.[1]);
+      expect(processExists(workerPid)).toBe(true);
+      child.kill('SIGKILL');
+      expect(await waitForExit(workerPid)).toBe(true);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
 });

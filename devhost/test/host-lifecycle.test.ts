@@ -107,6 +107,38 @@ describe('reloading', () => {
     }
   });
 
+  it('starts a new worker when the worker process dies', async () => {
+    const appDir = writeApp(
+      'crash-app',
+      `const { app } = require('@azure/functions');
+       app.http('die', { authLevel: 'anonymous', handler: async () => { setImmediate(() => process.exit(3)); return { body: 'bye' }; } });
+       app.http('pid', { authLevel: 'anonymous', handler: async () => ({ body: String(process.pid) }) });`,
+    );
+    const logs = new LogCapture();
+    const host = await startDevhost({
+      appDir,
+      port: 0,
+      keysFile: path.join(tmp(), 'crash.json'),
+      env: { NODE_PATH: repoNodeModules },
+      log: logs.log,
+    });
+    try {
+      const before = host.workerPid();
+      const mark = logs.entries.length;
+      expect(await (await fetch(`${host.url}/api/die`)).text()).toBe('bye');
+      await logs.waitFor(
+        (entry) => entry.message.includes('The worker process exited unexpectedly (code 3'),
+        20_000,
+        mark,
+      );
+      const after = await fetch(`${host.url}/api/pid`);
+      expect(after.status).toBe(200);
+      expect(Number(await after.text())).not.toBe(before);
+    } finally {
+      await host.stop();
+    }
+  });
+
   it('fails a function that exceeds functionTimeout and restarts the worker', async () => {
     const appDir = writeApp(
       'slow-app',

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, watch as watchFiles } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, watch as watchFiles } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -39,7 +40,7 @@ export interface DevhostOptions {
   keysFile?: string;
   /** host.json to read. Default: the app's own, else the repository's. */
   hostJson?: string;
-  /** Reload the worker when the app's build output (or local.settings.json) changes. */
+  /** Reload the worker when the app's build output, or that of a workspace package it uses, changes. */
   watch?: boolean;
   /** App settings, applied over local.settings.json and the environment. */
   env?: Record<string, string>;
@@ -116,6 +117,31 @@ function buildOutputDir(appDir: string): string {
   let dir = path.resolve(appDir, ...fixed);
   if (!existsSync(dir) || !/[*?{}[\]!]/.test(main)) dir = path.dirname(dir);
   return dir;
+}
+
+/**
+ * The folders `--watch` watches: the app's build output, and that of every package of this
+ * repository it depends on (workspace packages are symlinks, not copies under node_modules), since
+ * `tsc -b` may rebuild a dependency without re-emitting the app.
+ */
+function watchedDirs(appDir: string): string[] {
+  const dirs = [buildOutputDir(appDir)];
+  const manifest = JSON.parse(readFileSync(path.join(appDir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  const resolveFromApp = createRequire(path.join(appDir, 'package.json'));
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    let packageDir: string;
+    try {
+      packageDir = path.dirname(realpathSync(resolveFromApp.resolve(`${name}/package.json`)));
+    } catch {
+      continue; // Not resolvable (or hides its package.json behind an exports map): an installed package.
+    }
+    if (packageDir.split(path.sep).includes('node_modules')) continue;
+    const dir = buildOutputDir(packageDir);
+    if (existsSync(dir) && !dirs.includes(dir)) dirs.push(dir);
+  }
+  return dirs;
 }
 
 /**
@@ -240,7 +266,7 @@ export async function startDevhost(options: DevhostOptions): Promise<Devhost> {
   const server = createServer(createRequestHandler(context));
   const rpcServer = createServer(createRpcHandler(context));
   server.keepAliveTimeout = 5000;
-  let watcher: ReturnType<typeof watchFiles> | undefined;
+  const watchers: ReturnType<typeof watchFiles>[] = [];
   /** Starts the engine once the worker it calls is running (the first start, or a reload that added Durable functions). */
   const startNewEngine = async (): Promise<void> => {
     if (engine && engineStarting) {
@@ -252,7 +278,7 @@ export async function startDevhost(options: DevhostOptions): Promise<Devhost> {
 
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      watcher?.close();
+      for (const watcher of watchers) watcher.close();
       await closeServer(server);
       await engine?.stop();
       await closeServer(rpcServer);
@@ -279,26 +305,25 @@ export async function startDevhost(options: DevhostOptions): Promise<Devhost> {
   };
 
   if (options.watch) {
-    const outputDir = buildOutputDir(appDir);
     let debounce: NodeJS.Timeout | undefined;
-    watcher = watchFiles(outputDir, { recursive: true }, (_event, file) => {
-      if (file && /(^|[\\/])node_modules([\\/]|$)/.test(file)) return;
-      clearTimeout(debounce);
-      // tsc -w writes many files in a burst: reload once, after it has settled.
-      debounce = setTimeout(() => {
-        log({
-          level: 'information',
-          message: `Change detected in ${path.relative(appDir, outputDir) || '.'}: reloading the app`,
-        });
-        reload().catch((error: unknown) => {
-          log({ level: 'error', message: `Reload failed: ${(error as Error).message}` });
-        });
-      }, 300);
-    });
-    watcher.on('error', (error) => {
-      log({ level: 'warning', message: `Watching ${outputDir} failed: ${error.message}` });
-    });
-    log({ level: 'information', message: `Watching ${outputDir} for changes` });
+    for (const outputDir of watchedDirs(appDir)) {
+      const watcher = watchFiles(outputDir, { recursive: true }, (_event, file) => {
+        if (file && /(^|[\\/])node_modules([\\/]|$)/.test(file)) return;
+        clearTimeout(debounce);
+        // tsc -w writes many files in a burst: reload once, after it has settled.
+        debounce = setTimeout(() => {
+          log({ level: 'information', message: `Change detected in ${outputDir}: reloading the app` });
+          reload().catch((error: unknown) => {
+            log({ level: 'error', message: `Reload failed: ${(error as Error).message}` });
+          });
+        }, 300);
+      });
+      watcher.on('error', (error) => {
+        log({ level: 'warning', message: `Watching ${outputDir} failed: ${error.message}` });
+      });
+      watchers.push(watcher);
+      log({ level: 'information', message: `Watching ${outputDir} for changes` });
+    }
   }
 
   const url = `http://${publicHost()}`;
