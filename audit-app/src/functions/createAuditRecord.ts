@@ -1,5 +1,16 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { BadRequestError, created, handle, ok, readJsonBody, traceHttpRequest, UnprocessableEntityError, validOrThrow } from '@patient-records/platform';
+import {
+  BadRequestError,
+  created,
+  currentTraceCarrier,
+  handle,
+  ok,
+  operationIdOf,
+  readJsonBody,
+  traceHttpRequest,
+  UnprocessableEntityError,
+  validOrThrow,
+} from '@patient-records/platform';
 
 import { appServices } from '../composition';
 import { CreateAuditRecordDto } from '../records/model';
@@ -16,7 +27,9 @@ export const MAX_AUDIT_RECORD_BYTES = 16 * 1024;
 export async function createAuditRecord(records: AuditRecordStore, request: HttpRequest): Promise<HttpResponseInit> {
   const body = await readJsonBody(request, { maxBytes: MAX_AUDIT_RECORD_BYTES });
   const input = await validOrThrow(CreateAuditRecordDto, withHeaderKey(body, request.headers.get('idempotency-key')));
-  const result = await records.create(input);
+  // The operation this request belongs to (the caller's, when it sent trace context).
+  const telemetryOperationId = operationIdOf(currentTraceCarrier()?.traceparent);
+  const result = await records.create(input, telemetryOperationId === undefined ? {} : { telemetryOperationId });
   const location = `/api/auditrecord/${result.record.id}`;
   switch (result.kind) {
     case 'created':

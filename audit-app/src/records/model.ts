@@ -190,6 +190,12 @@ export interface AuditRecord {
   reason?: string;
   correlationId?: string;
   instanceId?: string;
+  /**
+   * The Application Insights operation id (W3C trace id) of the request that delivered the record,
+   * set by audit-app from the request's trace context, never by the caller: it links the record to
+   * the write's end-to-end trace (docs/telemetry.md).
+   */
+  telemetryOperationId?: string;
   version?: number;
   resultCount?: number;
   details?: Record<string, string | number | boolean>;

@@ -86,11 +86,13 @@ export class AuditRecordStore {
    * system), so concurrent repeats race on the unique `_id`: exactly one insert wins, the others
    * get the duplicate key error and read the winner back. No update is involved anywhere.
    */
-  async create(input: CreateAuditRecordDto): Promise<CreateResult> {
+  async create(input: CreateAuditRecordDto, delivery: { telemetryOperationId?: string } = {}): Promise<CreateResult> {
     await this.ensureIndexes();
     const now = this.clock();
     const id = input.idempotencyKey === undefined ? randomUUID() : idFromKey(input.sourceSystemName, input.idempotencyKey);
     const document = toDocument(id, input, now);
+    // Not part of the request hash: a retry delivered under another trace is still a repeat.
+    if (delivery.telemetryOperationId !== undefined) document.telemetryOperationId = delivery.telemetryOperationId;
     try {
       await this.collection.insertOne(document);
       return { kind: 'created', record: toRecord(document) };

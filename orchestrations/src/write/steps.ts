@@ -2,7 +2,7 @@
  * The inputs and results of the write activities, as recorded in history. Like the orchestration
  * input, they carry references, codes, times and the sealed payload only.
  */
-import type { AuditOutcome, SealedPayload, WriteInput, WriteKind } from '../contract';
+import type { AuditOutcome, SealedPayload, TraceCarrier, WriteInput, WriteKind } from '../contract';
 import type { PermanentFailureCode } from '../errors';
 import type { AuditEntry, StoredVersion, UndoResult } from '../ports';
 
@@ -30,6 +30,8 @@ export interface PersistStepInput {
   payload?: SealedPayload;
   /** Orchestration time of the persist step: the `lastUpdated` it writes. */
   at: string;
+  /** The caller's trace context, from the orchestration input, so the step joins its operation. */
+  trace?: TraceCarrier;
 }
 export type PersistStepResult = StepResult<StoredVersion>;
 
@@ -39,6 +41,8 @@ export interface UndoStepInput {
   patientId: string;
   testId?: string;
   at: string;
+  /** The caller's trace context, from the orchestration input. */
+  trace?: TraceCarrier;
 }
 export type UndoStepResult = StepResult<UndoResult>;
 
@@ -85,6 +89,7 @@ export function persistInputFor(input: WriteInput, at: string): PersistStepInput
     step.expectedVersion = input.expectedVersion;
   }
   if (input.kind !== 'deletePatient') step.payload = input.payload;
+  if (input.trace !== undefined) step.trace = input.trace;
   return step;
 }
 
@@ -92,5 +97,6 @@ export function persistInputFor(input: WriteInput, at: string): PersistStepInput
 export function undoInputFor(input: WriteInput, at: string): UndoStepInput {
   const step: UndoStepInput = { kind: input.kind, operationId: input.operationId, patientId: input.patientId, at };
   if (input.kind === 'createTestResult') step.testId = input.testId;
+  if (input.trace !== undefined) step.trace = input.trace;
   return step;
 }

@@ -1,5 +1,6 @@
 import type { Actor, AuditEntry, AuditRegister, TraceCarrier } from '@patient-records/orchestrations';
 import { PermanentFailure } from '@patient-records/orchestrations';
+import { outgoingTraceHeaders } from '@patient-records/platform';
 
 /** What patient-app reports to audit-app about reads, which are audited directly (not orchestrated). */
 export interface ReadAuditEntry {
@@ -125,11 +126,9 @@ export class HttpAuditClient implements AuditRegister {
   }
 
   private async send(record: AuditRecordRequest, trace: TraceCarrier | undefined, key: string): Promise<Response> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-functions-key': key };
-    if (trace) {
-      headers['traceparent'] = trace.traceparent;
-      if (trace.tracestate !== undefined) headers['tracestate'] = trace.tracestate;
-    }
+    // With telemetry on, the fetch instrumentation adds traceparent (naming this call's dependency
+    // span); without it, the carrier's context is sent by hand so audit-app still joins the operation.
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-functions-key': key, ...outgoingTraceHeaders(trace) };
     try {
       return await this.fetch(this.url, {
         method: 'POST',

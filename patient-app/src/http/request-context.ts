@@ -1,5 +1,6 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import type { Actor } from '@patient-records/orchestrations';
+import { currentTraceCarrier } from '@patient-records/platform';
 
 /**
  * Headers APIM sets on every call it forwards (see env/ APIM policies): the subscription (the
@@ -35,8 +36,14 @@ export function correlationIdOf(context: InvocationContext): string {
   return traceId !== undefined && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : context.invocationId;
 }
 
-/** The trace context to carry into the orchestration, so its activities join the caller's operation. */
+/**
+ * The trace context to carry into the orchestration, so its activities join the caller's operation:
+ * the request's own span when one is active (its activities then nest under this request), else
+ * the host's trace context.
+ */
 export function traceOf(context: InvocationContext): { traceparent: string; tracestate?: string } | undefined {
+  const current = currentTraceCarrier();
+  if (current) return current;
   const traceparent = context.traceContext?.traceParent;
   if (traceparent === undefined || traceparent === '') return undefined;
   const tracestate = context.traceContext?.traceState;

@@ -5,6 +5,7 @@ import * as df from 'durable-functions';
 import { idempotencyKeyOf } from '../http/inputs';
 import { actorOf, traceOf } from '../http/request-context';
 import { answerFor } from './answers';
+import { reportWriteOutcome } from './outcome-telemetry';
 import type { WriteRequest, WriteService } from './write-service';
 
 /**
@@ -29,5 +30,8 @@ export async function carryOut(
   if (started.kind === 'idempotencyMismatch') {
     throw new UnprocessableEntityError('This Idempotency-Key was used for a different request.', { code: 'idempotency_key_reused' });
   }
-  return answerFor(await writes.wait(client, started.operationId));
+  const status = await writes.wait(client, started.operationId);
+  // After the answer is decided and off its path: telemetry never delays or fails a write.
+  if (started.kind === 'started' && (status.state === 'done' || status.state === 'failed')) void reportWriteOutcome(client, started.operationId, write.kind, trace).catch(() => undefined);
+  return answerFor(status);
 }

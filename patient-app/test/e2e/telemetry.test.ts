@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { type Devhost, type DevhostLogEntry, type FakeIngestion, startDevhost, startFakeIngestion, type TelemetryEnvelope } from '@patient-records/devhost';
+
+import { uniqueDatabaseName, useStore } from '../support/store';
+
+// A real write through both apps, each under its own devhost, with Application Insights exporting
+// to the local ingestion endpoint: one operation from the caller's traceparent to audit-app, the
+// parent chain request → activity → dependency → audit-app request, the outcome event, the
+// operation id on the audit record, and none of the submitted personal values anywhere in the
+// telemetry or the logs. Every process runs with a preload that refuses non-loopback connections.
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const loopbackGuard = path.join(repo, 'platform', 'test', 'fixtures', 'loopback-guard.js');
+const PATIENT = { firstName: 'Philippa', lastName: 'Vexworthy', gender: 'female', dateOfBirth: '1977-03-29', postCode: '9410', insuranceNumber: 'INS-55013' };
+const AUDIT_KEY = `audit-${randomBytes(12).toString('hex')}`;
+const API_KEY = `api-${randomBytes(12).toString('hex')}`;
+const TRACE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+const APIM_SPAN = '1122334455667788';
+
+const fixture = useStore('telemetry_e2e');
+const logs: DevhostLogEntry[] = [];
+let ingestion: FakeIngestion;
+let audit: Devhost | undefined;
+let patient: Devhost | undefined;
+let keysDir: string;
+let auditDatabase: string;
+let response: { status: number; body: Record<string, unknown> };
+let envelopes: TelemetryEnvelope[];
+
+beforeAll(async () => {
+  keysDir = mkdtempSync(path.join(os.tmpdir(), 'telemetry-e2e-keys-'));
+  ingestion = await startFakeIngestion();
+  const uri = fixture.store().uri;
+  auditDatabase = uniqueDatabaseName('telemetry_audit');
+  const common = { ...ingestion.env(), NODE_OPTIONS: `--require ${loopbackGuard}` };
+  audit = await startDevhost({
+    appDir: path.join(repo, 'audit-app'),
+    port: 0,
+    keysFile: path.join(keysDir, 'audit.json'),
+    hostKeys: { patientApp: AUDIT_KEY },
+    env: { ...common, MONGODB_CONNECTION_STRING: uri, AUDIT_DATABASE_NAME: auditDatabase },
+    log: (entry) => logs.push(entry),
+  });
+  patient = await startDevhost({
+    appDir: path.join(repo, 'patient-app'),
+    port: 0,
+    mongoUri: uri,
+    databaseName: uniqueDatabaseName('telemetry_hub'),
+    keysFile: path.join(keysDir, 'patient.json'),
+    hostKeys: { apim: API_KEY },
+    env: {
+      ...common,
+      MONGODB_CONNECTION_STRING: uri,
+      PATIENT_DATABASE_NAME: fixture.db().databaseName,
+      AUDIT_API_URL: audit.url,
+      AUDIT_API_KEY: AUDIT_KEY,
+      PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
+    },
+    log: (entry) => logs.push(entry),
+  });
+
+  const answer = await fetch(`${patient.url}/api/patient`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-functions-key': API_KEY, traceparent: `00-${TRACE_ID}-${APIM_SPAN}-01` },
+    body: JSON.stringify(PATIENT),
+  });
+  response = { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
+  // The outcome event is emitted after the answer; stopping the hosts runs appTerminate, which flushes.
+  await ingestion.waitFor((all) => all.some((e) => e.data?.baseType === 'EventData'), 30_000).catch(() => undefined);
+  await patient.stop();
+  await audit.stop();
+  envelopes = await ingestion.waitFor((all) => all.some((e) => e.tags?.['ai.cloud.role'] === 'audit-app' && e.data?.baseType === 'RequestData'));
+  if (process.env.DUMP_TELEMETRY) writeFileSync(process.env.DUMP_TELEMETRY, JSON.stringify({ envelopes, logs }, null, 1));
+}, 120_000);
+
+afterAll(async () => {
+  await patient?.stop();
+  await audit?.stop();
+  await ingestion.stop();
+  rmSync(keysDir, { recursive: true, force: true });
+});
+
+const requests = (role: string): TelemetryEnvelope[] => envelopes.filter((e) => e.data?.baseType === 'RequestData' && e.tags?.['ai.cloud.role'] === role);
+const dependencies = (role: string): TelemetryEnvelope[] => envelopes.filter((e) => e.data?.baseType === 'RemoteDependencyData' && e.tags?.['ai.cloud.role'] === role);
+const named = (items: TelemetryEnvelope[], name: string): TelemetryEnvelope[] => items.filter((e) => e.data?.baseData?.name === name);
+const idOf = (e: TelemetryEnvelope | undefined): unknown => e?.data?.baseData?.id;
+const parentOf = (e: TelemetryEnvelope | undefined): unknown => e?.tags?.['ai.operation.parentId'];
+
+test('the write succeeds', () => {
+  expect(response.status).toBe(201);
+  expect(response.body.lastName).toBe(PATIENT.lastName);
+});
+
+test('one operation from the caller to audit-app: request → activity → dependency → audit-app request', () => {
+  const [request] = named(requests('patient-app'), 'POST /api/patient');
+  expect(request?.tags?.['ai.operation.id']).toBe(TRACE_ID);
+  expect(parentOf(request)).toBe(APIM_SPAN);
+
+  const auditActivities = named(requests('patient-app'), 'Activity auditWriteActivity');
+  const [persist] = named(requests('patient-app'), 'Activity persistWriteActivity');
+  expect(auditActivities.length).toBeGreaterThanOrEqual(2); // "attempted" and "succeeded"
+  for (const activity of [...auditActivities, persist]) {
+    expect(activity?.tags?.['ai.operation.id']).toBe(TRACE_ID);
+    expect(parentOf(activity)).toBe(idOf(request));
+  }
+
+  const auditRequests = named(requests('audit-app'), 'POST /api/auditrecord');
+  expect(auditRequests.length).toBe(auditActivities.length);
+  for (const auditRequest of auditRequests) {
+    expect(auditRequest.tags?.['ai.operation.id']).toBe(TRACE_ID);
+    const call = dependencies('patient-app').find((e) => idOf(e) === parentOf(auditRequest));
+    expect(call?.data?.baseData?.type).toBe('Http');
+    expect(auditActivities.map(idOf)).toContain(parentOf(call));
+  }
+
+  const mongo = dependencies('patient-app').filter((e) => String(e.data?.baseData?.type).toLowerCase() === 'mongodb' && parentOf(e) === idOf(persist));
+  expect(mongo.length).toBeGreaterThan(0);
+  expect(dependencies('audit-app').some((e) => String(e.data?.baseData?.type).toLowerCase() === 'mongodb')).toBe(true);
+});
+
+test('the outcome is a custom event in the same operation', () => {
+  const event = envelopes.find((e) => e.data?.baseType === 'EventData' && e.data.baseData?.name === 'PatientWriteCompleted');
+  expect(event?.tags?.['ai.operation.id']).toBe(TRACE_ID);
+  expect(event?.data?.baseData?.properties).toMatchObject({ writeKind: 'createPatient', outcome: 'completed' });
+  expect(event?.data?.baseData?.measurements?.attempts).toBeGreaterThanOrEqual(3);
+  expect(event?.data?.baseData?.measurements?.durationMs).toBeGreaterThanOrEqual(0);
+});
+
+test('the audit records carry the operation id', async () => {
+  const records = await fixture.client().db(auditDatabase).collection('audits').find({ resourceId: response.body.id }).toArray();
+  expect(records.length).toBeGreaterThanOrEqual(2);
+  for (const record of records) expect(record.telemetryOperationId).toBe(TRACE_ID);
+});
+
+test('no personal value or key in any envelope or log line, and nothing left the machine', () => {
+  const logText = logs.map((entry) => entry.message).join('\n');
+  const everything = [...ingestion.rawBodies(), logText].join('\n');
+  for (const value of [...Object.values(PATIENT), AUDIT_KEY, API_KEY]) expect(everything).not.toContain(value);
+  expect(everything).not.toMatch(/[?&]code=/);
+  expect(logText).not.toContain('NON-LOOPBACK');
+});
