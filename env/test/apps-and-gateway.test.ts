@@ -3,8 +3,10 @@
  * secrets only as versionless Key Vault references, and APIM policy files that use the named
  * values Terraform defines.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { parse as parseYaml } from 'yaml';
 
 import {
   type Block,
@@ -127,6 +129,20 @@ describe('API Management', () => {
     expect(imported.content_value).toBe('${file("${path.module}/../patient-app/openapi.yaml")}');
     expect(api.subscription_required).toBe(true);
   });
+
+  // APIM's API path is `api` and its backend is https://<patient-app>/api, so the document's
+  // paths are relative to the route prefix; the support routes are a separate API and product.
+  const openApi = join(repoRoot, 'patient-app', 'openapi.yaml');
+  (existsSync(openApi) ? it : it.skip)(
+    'finds paths relative to the route prefix, without support routes, in openapi.yaml',
+    () => {
+      const document = parseYaml(readFileSync(openApi, 'utf8')) as { paths?: Record<string, unknown> };
+      const paths = Object.keys(document.paths ?? {});
+      expect(paths).toContain('/patient');
+      for (const path of paths)
+        expect([path, path.startsWith('/api/') || path.startsWith('/support')]).toEqual([path, false]);
+    },
+  );
 
   it('publishes the patient API to consumers and the support API in a separate product', () => {
     const links = root.resource.azurerm_api_management_product_api ?? {};
