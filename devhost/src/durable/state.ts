@@ -19,6 +19,7 @@
 import type { Collection, Db } from 'mongodb';
 
 import type { LeafRecord, RetryPolicy } from './actions';
+import { Semaphore } from './concurrency';
 import type { HistoryEvent, RuntimeStatus } from './history';
 import { retryingCollection } from './store-retry';
 
@@ -140,11 +141,12 @@ export interface TaskHubCollections {
   inbox: Collection<InboxDocument>;
 }
 
-export function taskHubCollections(db: Db, hubName: string): TaskHubCollections {
+export function taskHubCollections(db: Db, hubName: string, writeConcurrency = 1): TaskHubCollections {
+  const writes = new Semaphore(writeConcurrency);
   return {
-    instances: retryingCollection(db.collection<InstanceDocument>(`${hubName}_instances`)),
-    history: retryingCollection(db.collection<BatchDocument>(`${hubName}_history`)),
-    inbox: retryingCollection(db.collection<InboxDocument>(`${hubName}_inbox`)),
+    instances: retryingCollection(db.collection<InstanceDocument>(`${hubName}_instances`), writes),
+    history: retryingCollection(db.collection<BatchDocument>(`${hubName}_history`), writes),
+    inbox: retryingCollection(db.collection<InboxDocument>(`${hubName}_inbox`), writes),
   };
 }
 

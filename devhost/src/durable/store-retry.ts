@@ -1,3 +1,5 @@
+import type { Semaphore } from './concurrency';
+
 /**
  * The embedded store (FerretDB on SQLite) answers concurrent writes with `database is locked
  * (SQLITE_BUSY)` instead of waiting. Every engine store call goes through `retryBusy`, so a busy
@@ -23,16 +25,8 @@ export async function retryBusy<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-const retriedMethods = new Set([
-  'insertOne',
-  'updateOne',
-  'deleteOne',
-  'deleteMany',
-  'replaceOne',
-  'findOne',
-  'createIndex',
-  'countDocuments',
-]);
+const writeMethods = new Set(['insertOne', 'updateOne', 'deleteOne', 'deleteMany', 'replaceOne', 'createIndex']);
+const readMethods = new Set(['findOne', 'countDocuments']);
 const cursorBuilders = new Set(['sort', 'limit', 'skip', 'project']);
 
 /** A view of a cursor whose `toArray` retries a busy store (each attempt on a fresh clone). */
@@ -53,15 +47,24 @@ function retryingCursor<C extends object>(cursor: C): C {
   });
 }
 
-/** A view of a collection whose calls retry a busy store. */
-export function retryingCollection<C extends object>(collection: C): C {
+/**
+ * A view of a collection whose calls retry a busy store. Writes go through `writes` (one at a time
+ * for the embedded store): SQLite takes one writer anyway, and writers that queue here instead of
+ * colliding there spare the back-off.
+ */
+export function retryingCollection<C extends object>(collection: C, writes: Semaphore): C {
   return new Proxy(collection, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       const method = value as (...a: unknown[]) => unknown;
-      if (retriedMethods.has(property))
+      if (writeMethods.has(property)) {
+        return (...args: unknown[]) =>
+          writes.run(() => retryBusy(() => method.apply(target, args) as Promise<unknown>));
+      }
+      if (readMethods.has(property)) {
         return (...args: unknown[]) => retryBusy(() => method.apply(target, args) as Promise<unknown>);
+      }
       if (property === 'find') return (...args: unknown[]) => retryingCursor(method.apply(target, args) as object);
       return method.bind(target);
     },

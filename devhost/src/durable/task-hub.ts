@@ -16,6 +16,7 @@ import {
   retryDelayMs,
   type RetryPolicy,
 } from './actions';
+import { orchestratorBinding } from './binding';
 import { KeyedMutex, Semaphore } from './concurrency';
 import type { DurableEngineOptions, OrchestrationTriggerBinding, OrchestratorState } from './contract';
 import {
@@ -53,6 +54,8 @@ interface Live {
   ordinal: number;
   /** Whether the current execution has had its first episode. */
   started: boolean;
+  /** Batches of an earlier execution (before continue-as-new) are still stored. */
+  earlierExecutions?: boolean;
 }
 
 interface Actor {
@@ -161,9 +164,10 @@ export class TaskHub {
   purge(id: string): Promise<boolean> {
     return this.mutex.run(id, async () => {
       const actor = this.actor(id);
-      const deleted = await this.collections.instances.deleteOne({ _id: id });
+      // History first: an instance document without history is harmless, history without one is not.
       await this.collections.history.deleteMany({ instanceId: id });
       await this.collections.inbox.deleteMany({ instanceId: id });
+      const deleted = await this.collections.instances.deleteOne({ _id: id });
       this.clearTimers(id);
       actor.inbox = [];
       actor.live = null;
@@ -368,6 +372,7 @@ export class TaskHub {
         docChanged = true;
       }
     }
+    live.earlierExecutions = batches.some((b) => b.executionId !== doc.executionId);
     if (!recover) return;
 
     // Finish what the latest episode may not have finished before the crash.
@@ -389,12 +394,12 @@ export class TaskHub {
     parent: ParentLink | null,
     createdBy: string | null,
   ): Promise<void> {
-    const previousOrdinal = await this.collections.history
-      .find({ instanceId: actor.id })
-      .sort({ ordinal: -1 })
-      .limit(1)
-      .toArray();
-    await this.collections.history.deleteMany({ instanceId: actor.id });
+    // A new id has no history (purge deletes history before the instance document); a reused one does.
+    const reused = actor.live !== null;
+    const previousOrdinal = reused
+      ? await this.collections.history.find({ instanceId: actor.id }).sort({ ordinal: -1 }).limit(1).toArray()
+      : [];
+    if (reused) await this.collections.history.deleteMany({ instanceId: actor.id });
     this.clearTimers(actor.id);
     const now = new Date();
     const doc: InstanceDocument = {
@@ -523,8 +528,10 @@ export class TaskHub {
     live.snapshot = plan.snapshot;
     for (const item of plan.outbox) await this.send(item);
     if (message) await this.consume(actor, message);
-    if (firstOfExecution)
+    if (firstOfExecution && live.earlierExecutions) {
       await this.collections.history.deleteMany({ instanceId: doc._id, executionId: { $ne: doc.executionId } });
+      live.earlierExecutions = false;
+    }
 
     Object.assign(doc, {
       status: plan.status,
@@ -543,6 +550,7 @@ export class TaskHub {
       live.snapshot = emptySnapshot();
       live.n = 0;
       live.started = false;
+      live.earlierExecutions = true;
     }
     if (isTerminal(plan.status)) this.clearTimers(doc._id);
     else this.dispatchAll(actor, live, plan.dispatch);
@@ -1028,18 +1036,12 @@ class EpisodePlan {
       );
       return;
     }
-    const binding: OrchestrationTriggerBinding = {
+    const binding = orchestratorBinding({
       history: [...this.live.history, ...this.events],
       input: doc.input === null ? undefined : (JSON.parse(doc.input) as unknown),
       instanceId: doc._id,
-      isReplaying: false,
       parentInstanceId: doc.parent?.instanceId ?? null,
-      upperSchemaVersion: 1,
-      upperSchemaVersionNew: 2,
-      longRunningTimerIntervalDuration: '3.00:00:00',
-      maximumShortTimerDuration: '36500.00:00:00',
-      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
-    };
+    });
     this.invocationId = randomUUID();
     const outcome = await this.hub.invokeOrchestrator(doc.name, binding, this.invocationId);
     const state = outcome.state;

@@ -38,14 +38,28 @@ export interface InProcessInvoker extends FunctionInvoker {
   readonly activityCalls: Map<string, number>;
   /** Makes the next calls reject as if the worker were down (the engine must retry them). */
   unavailable: boolean;
+  /** The most invocations that ran at the same time, by kind. */
+  readonly peak: { orchestrators: number; activities: number };
 }
 
 export function createInProcessInvoker(): InProcessInvoker {
   const activityCalls = new Map<string, number>();
   let counter = 0;
+  const running = { orchestrators: 0, activities: 0 };
+  const peak = { orchestrators: 0, activities: 0 };
+  const track = async <T>(kind: 'orchestrators' | 'activities', work: () => Promise<T>): Promise<T> => {
+    running[kind] += 1;
+    peak[kind] = Math.max(peak[kind], running[kind]);
+    try {
+      return await work();
+    } finally {
+      running[kind] -= 1;
+    }
+  };
   const invoker: InProcessInvoker = {
     activityCalls,
     unavailable: false,
+    peak,
     functions(): RegisteredFunctions {
       const result: RegisteredFunctions = { orchestrators: [], activities: [], entities: [] };
       for (const fn of capturedFunctions.values()) {
@@ -56,54 +70,64 @@ export function createInProcessInvoker(): InProcessInvoker {
       }
       return result;
     },
-    async invokeOrchestrator(
-      name: string,
-      binding: OrchestrationTriggerBinding,
-      context?: { invocationId: string },
-    ): Promise<OrchestratorOutcome> {
-      if (invoker.unavailable) throw new Error('worker unavailable');
-      const fn = capturedFunctions.get(name);
-      if (!fn) throw new Error(`No function '${name}'`);
-      // The extension sends the binding as JSON text; the worker parses it.
-      const trigger = JSON.parse(JSON.stringify(binding)) as unknown;
-      try {
-        const state = await fn.callback(
-          trigger,
-          contextFor(fn, context?.invocationId ?? `orchestrator-${(counter += 1)}`),
-        );
-        return {
-          ok: true,
-          state: JSON.parse(JSON.stringify(state)) as OrchestratorOutcome extends { state: infer S } ? S : never,
-        };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const at = message.indexOf(outOfProcLabel);
-        if (at >= 0) {
-          const state = JSON.parse(message.slice(at + outOfProcLabel.length)) as { error?: string };
-          return { ok: false, error: state.error ?? message, state: state as never };
-        }
-        return { ok: false, error: error instanceof Error ? `${message}\n${error.stack ?? ''}` : message };
-      }
-    },
-    async invokeActivity(name: string, input: string, context): Promise<ActivityOutcome> {
-      if (invoker.unavailable) throw new Error('worker unavailable');
-      const fn = capturedFunctions.get(name);
-      if (!fn) return { ok: false, reason: `The function '${name}' does not exist`, details: '' };
-      activityCalls.set(name, (activityCalls.get(name) ?? 0) + 1);
-      let value: unknown;
-      try {
-        value = JSON.parse(input);
-      } catch {
-        value = input;
-      }
-      try {
-        const result = await fn.callback(value, contextFor(fn, context.invocationId ?? `activity-${(counter += 1)}`));
-        return { ok: true, result };
-      } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
-        return { ok: false, reason: `Activity function '${name}' failed: ${err.message}`, details: String(err.stack) };
-      }
-    },
+    invokeOrchestrator: (name, binding, context) =>
+      track('orchestrators', () => invokeOrchestrator(name, binding, context)),
+    invokeActivity: (name, input, context) => track('activities', () => invokeActivity(name, input, context)),
   };
+
+  async function invokeOrchestrator(
+    name: string,
+    binding: OrchestrationTriggerBinding,
+    context?: { invocationId: string },
+  ): Promise<OrchestratorOutcome> {
+    if (invoker.unavailable) throw new Error('worker unavailable');
+    const fn = capturedFunctions.get(name);
+    if (!fn) throw new Error(`No function '${name}'`);
+    // The extension sends the binding as JSON text; the worker parses it.
+    const trigger = JSON.parse(JSON.stringify(binding)) as unknown;
+    try {
+      const state = await fn.callback(
+        trigger,
+        contextFor(fn, context?.invocationId ?? `orchestrator-${(counter += 1)}`),
+      );
+      return {
+        ok: true,
+        state: JSON.parse(JSON.stringify(state)) as OrchestratorOutcome extends { state: infer S } ? S : never,
+      };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const at = message.indexOf(outOfProcLabel);
+      if (at >= 0) {
+        const state = JSON.parse(message.slice(at + outOfProcLabel.length)) as { error?: string };
+        return { ok: false, error: state.error ?? message, state: state as never };
+      }
+      return { ok: false, error: error instanceof Error ? `${message}\n${error.stack ?? ''}` : message };
+    }
+  }
+
+  async function invokeActivity(
+    name: string,
+    input: string,
+    context: { invocationId?: string },
+  ): Promise<ActivityOutcome> {
+    if (invoker.unavailable) throw new Error('worker unavailable');
+    const fn = capturedFunctions.get(name);
+    if (!fn) return { ok: false, reason: `The function '${name}' does not exist`, details: '' };
+    activityCalls.set(name, (activityCalls.get(name) ?? 0) + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(input);
+    } catch {
+      value = input;
+    }
+    try {
+      const result = await fn.callback(value, contextFor(fn, context.invocationId ?? `activity-${(counter += 1)}`));
+      return { ok: true, result };
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      return { ok: false, reason: `Activity function '${name}' failed: ${err.message}`, details: String(err.stack) };
+    }
+  }
+
   return invoker;
 }
