@@ -27,7 +27,10 @@ beforeAll(async () => {
     invoker,
     maxConcurrentOrchestratorFunctions: 8,
     maxConcurrentActivityFunctions: 8,
-    log: (level, message, fields) => logs.push({ level, message, ...(fields ? { fields } : {}) }),
+    log: (level, message, fields) => {
+      if (process.env.ENGINE_DEBUG) process.stderr.write(`[${level}] ${message}\n`);
+      logs.push({ level, message, ...(fields ? { fields } : {}) });
+    },
   });
   await engine.start();
   server = await serveManagementApi(engine);
@@ -97,4 +100,22 @@ test('starting an unknown orchestrator is a 400', async () => {
 test('an unknown instance is a 404 for status', async () => {
   const response = await fetch(`${server.rpcBaseUrl}instances/nobody-here`);
   expect(response.status).toBe(404);
+});
+
+test('when the host cannot run functions (worker restarting), the work is kept and runs once it can', async () => {
+  const client = server.client();
+  invoker.unavailable = true;
+  try {
+    const id = await client.startNew('TwoSteps', { input: 'later' });
+    const deadline = Date.now() + 10_000;
+    while (!logs.some((l) => l.message.includes("could not run orchestrator 'TwoSteps'")) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await client.getStatus(id)).runtimeStatus).toBe('Pending');
+    invoker.unavailable = false;
+    const status = await waitForFinish(client, id);
+    expect(status.output).toEqual(['Hello later', 'Hello later again']);
+  } finally {
+    invoker.unavailable = false;
+  }
 });

@@ -65,6 +65,8 @@ interface Actor {
   /** undefined: not loaded yet; null: no such instance. */
   live: Live | null | undefined;
   scheduled: boolean;
+  /** A retry after a failure is pending: the actor waits for it instead of spinning. */
+  backingOff: boolean;
 }
 
 /** The host could not run a function at all (worker restarting): the work is kept and retried. */
@@ -224,14 +226,14 @@ export class TaskHub {
   private actor(id: string): Actor {
     let actor = this.actors.get(id);
     if (!actor) {
-      actor = { id, inbox: [], live: undefined, scheduled: false };
+      actor = { id, inbox: [], live: undefined, scheduled: false, backingOff: false };
       this.actors.set(id, actor);
     }
     return actor;
   }
 
   private schedule(actor: Actor): void {
-    if (actor.scheduled || this.stopping) return;
+    if (actor.scheduled || actor.backingOff || this.stopping) return;
     actor.scheduled = true;
     void this.mutex
       .run(actor.id, () => this.drain(actor))
@@ -255,7 +257,12 @@ export class TaskHub {
   }
 
   private retryLater(actor: Actor): void {
-    const timer = setTimeout(() => this.schedule(actor), hostRetryDelayMs);
+    if (actor.backingOff) return;
+    actor.backingOff = true;
+    const timer = setTimeout(() => {
+      actor.backingOff = false;
+      this.schedule(actor);
+    }, hostRetryDelayMs);
     timer.unref();
   }
 
