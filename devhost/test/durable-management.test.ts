@@ -359,3 +359,26 @@ async function waitForStatus(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('restart', () => {
+  test('a finished instance restarts with the same input, under a new id or its own', async () => {
+    const client = server.client();
+    const id = await client.startNew('TwoSteps', { instanceId: 'to-restart', input: 'again' });
+    await waitForFinish(client, id);
+    const fresh = await rpc(`instances/${id}/restart`, { method: 'POST' });
+    expect(fresh.status).toBe(202);
+    const freshId = ((await fresh.json()) as { id: string }).id;
+    expect(freshId).not.toBe(id);
+    expect(await waitForFinish(client, freshId)).toMatchObject({
+      name: 'TwoSteps',
+      input: 'again',
+      output: ['Hello again', 'Hello again again'],
+    });
+
+    const same = await rpc(`instances/${id}/restart?restartWithNewInstanceId=false`, { method: 'POST' });
+    expect(same.status).toBe(202);
+    expect(((await same.json()) as { id: string }).id).toBe(id);
+    expect((await waitForFinish(client, id)).runtimeStatus).toBe('Completed');
+    expect((await rpc('instances/nobody/restart', { method: 'POST' })).status).toBe(404);
+  });
+});
