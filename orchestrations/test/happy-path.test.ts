@@ -103,3 +103,18 @@ describe('write orchestrations, everything up', () => {
     expect(run.activityCalls).toHaveLength(0);
   });
 });
+
+describe('write orchestrations, malformed input', () => {
+  it.each([
+    ['no actor', { actor: null }],
+    ['no patient id', { patientId: '' }],
+    ['another contract version', { v: 2 }],
+    ['no payload', { payload: undefined }],
+  ])('fails the instance before any activity: %s', async (_case, change) => {
+    const { driver, input } = setup();
+    const run = await driver.run(ORCHESTRATION_NAMES.createPatient, { ...input('createPatient'), ...change });
+    expect(run.status).toBe('Failed');
+    expect(run.error).toMatch(/^createPatient: /);
+    expect(run.activityCalls).toHaveLength(0);
+  });
+});

@@ -201,7 +201,7 @@ function readInput(raw: unknown, kind: WriteKind): WriteInput {
   for (const field of ['operationId', 'patientId'] as const) {
     if (typeof input[field] !== 'string' || input[field] === '') throw new Error(`${kind}: ${field} is missing`);
   }
-  if (typeof input.actor !== 'object' || typeof input.actor.system !== 'string')
+  if (typeof input.actor !== 'object' || (input.actor as unknown) === null || typeof input.actor.system !== 'string')
     throw new Error(`${kind}: actor is missing`);
   if (kind === 'createTestResult' && typeof input.testId !== 'string') throw new Error(`${kind}: testId is missing`);
   if (kind !== 'deletePatient' && (typeof input.payload !== 'object' || input.payload === null))
