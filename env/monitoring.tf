@@ -37,15 +37,15 @@ resource "azurerm_monitor_action_group" "operators" {
 
 locals {
   # Custom events patient-app sends when a write ends badly (trackWriteOutcome in
-  # platform/src/telemetry/spans.ts: WriteCompleted, WriteCompensated, WriteFailed).
+  # platform/src/telemetry/spans.ts; docs/telemetry.md): PatientWriteFailed, PatientWriteCompensated.
   write_outcome_alerts = {
     failed = {
-      event       = "WriteFailed"
+      event       = "PatientWriteFailed"
       severity    = 1
       description = "A patient write failed after its retries; support should inspect it (npm run support)."
     }
     compensated = {
-      event       = "WriteCompensated"
+      event       = "PatientWriteCompensated"
       severity    = 2
       description = "A patient write was rolled back by compensation; the audit register records what was undone."
     }

@@ -101,4 +101,11 @@ sleep "${grace}"
 
 echo "4/4 ${app}: deleting the old host key ${current_name}"
 delete_host_key "${current_name}"
+
+# The old value is useless now; disable its versions so nothing reads it by version id.
+az keyvault secret list-versions --vault-name "${vault}" --name "${secret}" \
+  --query "[?attributes.enabled && tags.\"key-name\"=='${current_name}'].id" --output tsv |
+  while read -r id; do
+    az keyvault secret set-attributes --id "${id}" --enabled false --only-show-errors --output none
+  done
 echo "rotated ${secret}: callers now send ${next_name}"

@@ -3,7 +3,10 @@
  * not reachable here, so `terraform validate` cannot run; these tests and checkov
  * (npm run check:infra) are the checks.
  */
-import { block, blocks, loadDir, moduleCall, resource, type TerraformDir } from './terraform';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { block, blocks, loadDir, moduleCall, repoRoot, resource, type TerraformDir } from './terraform';
 
 let root: TerraformDir;
 let functionApp: TerraformDir;
@@ -237,7 +240,10 @@ describe('observability', () => {
     const events = Object.values(root.locals.write_outcome_alerts as Record<string, { event: string }>).map(
       (a) => a.event,
     );
-    expect(events.sort()).toEqual(['WriteCompensated', 'WriteFailed']);
+    expect(events.sort()).toEqual(['PatientWriteCompensated', 'PatientWriteFailed']);
+    // The names the telemetry module emits (a rename there must be made here too).
+    const emitter = readFileSync(join(repoRoot, 'platform', 'src', 'telemetry', 'spans.ts'), 'utf8');
+    for (const event of events) expect([event, emitter.includes(`'${event}'`)]).toEqual([event, true]);
     const query = String(
       block(resource(root, 'azurerm_monitor_scheduled_query_rules_alert_v2', 'write_outcome'), 'criteria').query,
     );
