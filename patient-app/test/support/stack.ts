@@ -14,6 +14,8 @@ export const auditAppDir = path.resolve(__dirname, '..', '..', '..', 'audit-app'
 export interface StackOptions {
   /** Extra patient-app settings (e.g. WRITE_WAIT_TIMEOUT_MS). */
   patientEnv?: Record<string, string>;
+  /** Where patient-app sends audit records instead of audit-app itself (a proxy in front of it). */
+  auditApiUrl?: () => string;
 }
 
 /** The local stack of one test file: one embedded store, audit-app and patient-app under two devhosts. */
@@ -79,7 +81,7 @@ export function useStack(options: StackOptions = {}): Stack {
       env: {
         MONGODB_CONNECTION_STRING: store.uri,
         PATIENT_DATABASE_NAME: names.patients,
-        AUDIT_API_URL: audit?.url ?? '',
+        AUDIT_API_URL: options.auditApiUrl?.() ?? audit?.url ?? '',
         AUDIT_API_KEY: auditKey,
         PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
