@@ -95,7 +95,13 @@ export class WriteService {
       }
     }
     const input = this.inputFor(request, operationId, ids, idempotencyKeyHash);
-    await client.startNew(orchestrationNameFor(request.kind), { instanceId: operationId, input });
+    try {
+      await client.startNew(orchestrationNameFor(request.kind), { instanceId: operationId, input });
+    } catch (error) {
+      // Two repeats of a key whose first start was lost may both try to start it: one wins.
+      if (request.idempotency && (await this.exists(client, operationId))) return { kind: 'repeat', operationId };
+      throw error;
+    }
     return { kind: 'started', operationId };
   }
 

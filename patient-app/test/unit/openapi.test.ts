@@ -61,7 +61,9 @@ describe('openapi.yaml', () => {
 
   it('describes every registered route and method, under the function name, and nothing else', () => {
     expect(registered.length).toBeGreaterThanOrEqual(10);
+    // The support API is a separate APIM product with its own description.
     const fromCode = registered
+      .filter((r) => !/^support(\/|$)/.test(r.route))
       .flatMap((r) => r.methods.map((m) => `${m.toLowerCase()} /${r.route} ${r.name}`))
       .sort();
     const fromSpec = documented()
@@ -71,7 +73,7 @@ describe('openapi.yaml', () => {
   });
 
   it('marks exactly the anonymous routes as needing no key', () => {
-    const anonymousInCode = registered.filter((r) => r.authLevel === 'anonymous').map((r) => r.name).sort();
+    const anonymousInCode = registered.filter((r) => r.authLevel === 'anonymous' && !/^support(\/|$)/.test(r.route)).map((r) => r.name).sort();
     const anonymousInSpec = documented().filter((d) => d.anonymous).map((d) => d.operationId).sort();
     expect(anonymousInSpec).toEqual(anonymousInCode);
   });
