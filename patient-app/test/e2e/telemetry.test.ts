@@ -129,6 +129,11 @@ test('the outcome is a custom event in the same operation', () => {
   expect(event?.data?.baseData?.properties).toMatchObject({ writeKind: 'createPatient', outcome: 'completed' });
   expect(event?.data?.baseData?.measurements?.attempts).toBeGreaterThanOrEqual(3);
   expect(event?.data?.baseData?.measurements?.durationMs).toBeGreaterThanOrEqual(0);
+  const metrics = envelopes
+    .filter((e) => e.data?.baseType === 'MetricData' && e.tags?.['ai.cloud.role'] === 'patient-app')
+    .flatMap((e) => (e.data?.baseData?.['metrics'] as { name: string }[] | undefined) ?? [])
+    .map((metric) => metric.name);
+  expect(metrics).toEqual(expect.arrayContaining(['patient_records.write.duration', 'patient_records.write.attempts']));
 });
 
 test('the audit records carry the operation id', async () => {
