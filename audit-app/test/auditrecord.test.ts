@@ -23,9 +23,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client.db(fixture.databaseName).dropDatabase().catch(() => undefined);
-  await client.close();
-  await auditApp.terminate();
+  await (client as MongoClient | undefined)?.db(fixture.databaseName).dropDatabase().catch(() => undefined);
+  await (client as MongoClient | undefined)?.close();
+  await (auditApp as LoadedFunctionApp | undefined)?.terminate();
 });
 
 let sequence = 0;

@@ -31,9 +31,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await host.stop();
-  await ingestion.stop();
-  rmSync(keysDir, { recursive: true, force: true });
+  // Each step guarded: a host that failed to start must not leave the ingestion server running.
+  await (host as Devhost | undefined)?.stop();
+  await (ingestion as FakeIngestion | undefined)?.stop();
+  if ((keysDir as string | undefined) !== undefined) rmSync(keysDir, { recursive: true, force: true });
 });
 
 const fromAudit = (all: TelemetryEnvelope[], baseType: string): TelemetryEnvelope[] =>
@@ -52,6 +53,8 @@ it('records the request under the caller’s operation id, with its MongoDB call
     }),
   });
   expect(response.status).toBe(201);
+  // The record is linked to the trace that delivered it.
+  expect(((await response.json()) as { telemetryOperationId?: string }).telemetryOperationId).toBe(traceId);
   // Telemetry is exported in batches; stopping the worker runs appTerminate, which flushes.
   await host.stop();
   const all = await ingestion.waitFor((envelopes) => fromAudit(envelopes, 'RequestData').length > 0);

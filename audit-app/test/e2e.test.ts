@@ -27,8 +27,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await host.stop();
-  rmSync(keysDir, { recursive: true, force: true });
+  await (host as Devhost | undefined)?.stop();
+  if ((keysDir as string | undefined) !== undefined) rmSync(keysDir, { recursive: true, force: true });
 });
 
 const record = (idempotencyKey: string) => ({

@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await auditApp.terminate();
+  await (auditApp as LoadedFunctionApp | undefined)?.terminate();
 });
 
 describe('when the store is down', () => {
