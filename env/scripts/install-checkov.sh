@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the pinned checkov into the git-ignored virtual environment .venv/checkov at the
-# repository root. Idempotent: when the pinned version is already there it does nothing.
+# Installs the pinned checkov into the git-ignored .venv/checkov at the repository root.
+# Idempotent: when the pinned version is already there it does nothing. Uses a virtual
+# environment; where python3 has no venv module (Debian without python3-venv), it installs
+# into .venv/checkov/site with pip --target and writes a small launcher instead.
 set -euo pipefail
 
 CHECKOV_VERSION="3.3.30"
@@ -17,9 +19,23 @@ if [ -z "${python}" ]; then
   exit 1
 fi
 
-echo "installing checkov ${CHECKOV_VERSION} into ${venv} (once; about a minute)" >&2
+echo "installing checkov ${CHECKOV_VERSION} into ${venv} (once; a few minutes)" >&2
 rm -rf "${venv}"
-"${python}" -m venv "${venv}"
-"${venv}/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"${venv}/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==${CHECKOV_VERSION}" >&2
+if "${python}" -m venv "${venv}" >/dev/null 2>&1; then
+  "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+  "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==${CHECKOV_VERSION}" >&2
+else
+  rm -rf "${venv}"
+  if ! "${python}" -m pip --version >/dev/null 2>&1; then
+    echo "check:infra needs python3 with venv or pip (Debian: apt-get install python3-venv)" >&2
+    exit 1
+  fi
+  mkdir -p "${venv}/bin"
+  "${python}" -m pip install --quiet --disable-pip-version-check --target "${venv}/site" "checkov==${CHECKOV_VERSION}" >&2
+  cat >"${venv}/bin/checkov" <<LAUNCHER
+#!/usr/bin/env bash
+PYTHONPATH="${venv}/site\${PYTHONPATH:+:\${PYTHONPATH}}" exec "${python}" -m checkov.main "\$@"
+LAUNCHER
+  chmod +x "${venv}/bin/checkov"
+fi
 "${venv}/bin/checkov" --version >&2
