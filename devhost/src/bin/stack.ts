@@ -158,6 +158,7 @@ async function main(): Promise<void> {
       ...(patient ? [`  curl ${patient.url}/api/health`] : []),
       ...(patient
         ? [
+            `  curl -i -H "x-functions-key: ${secrets.patientApiKey}" -H 'content-type: application/json' -d '{"firstName":"Ada","lastName":"Lovelace","gender":"female","dateOfBirth":"1815-12-10","postCode":"2000"}' ${patient.url}/api/patient`,
             `  curl -i -H "x-functions-key: ${secrets.patientApiKey}" -H 'content-type: application/json' -d '{}' ${patient.url}/api/patient/search`,
           ]
         : []),

@@ -209,6 +209,19 @@ describe('patient-app over HTTP', () => {
     for (const value of personalValues) expect(logText).not.toContain(value);
   });
 
+  it("answers the README's create-patient curl as the README shows", async () => {
+    const readme = readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const example = /-d '(\{[^']+\})'[^\n]*\n\s*http:\/\/127\.0\.0\.1:7071(\/api\/patient)\n([\s\S]*?)\n```/.exec(readme);
+    expect(example).not.toBeNull();
+    const [, body, route, shown] = example!;
+    const shownStatus = Number(/HTTP\/1\.1 (\d{3})/.exec(shown!)?.[1]);
+    const shownBody = JSON.parse(shown!.trim().split('\n').pop()!) as Record<string, unknown>;
+    const answer = await call(stack, 'POST', route!, { body: JSON.parse(body!) });
+    expect(answer.status).toBe(shownStatus);
+    expect(Object.keys(answer.body as object).sort()).toEqual(Object.keys(shownBody).sort());
+    expect(answer.headers.get('etag')).toBe('"1"');
+  });
+
   it('serves only statuses the OpenAPI document lists for each route', () => {
     const spec = parse(readFileSync(path.join(__dirname, '..', '..', 'openapi.yaml'), 'utf8')) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
