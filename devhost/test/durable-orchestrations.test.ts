@@ -282,3 +282,19 @@ test('maxConcurrentActivityFunctions and maxConcurrentOrchestratorFunctions cap 
   // awaits), so they cannot overlap here; the host's worker invocations can.
   expect(invoker.peak.orchestrators).toBeLessThanOrEqual(limits.orchestrators);
 });
+
+test('a sub-orchestration with retry is created again after each failure, with the extension’s history', async () => {
+  const client = server.client();
+  const id = await client.startNew('RetryingParent', { input: { key: 'child-retry', failures: 2 } });
+  const status = await waitForFinish(client, id);
+  expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 'child-retry ok after 3' });
+  expect(describeEvents(await rawHistory(store.db(), hubName, id)).filter((e) => !e.startsWith('Orchestrator'))).toEqual([
+    'ExecutionStarted',
+    'SubOrchestrationInstanceCreated(0)', 'SubOrchestrationInstanceFailed(0)', 'TimerCreated(1)', 'TimerFired(1)',
+    'SubOrchestrationInstanceCreated(2)', 'SubOrchestrationInstanceFailed(2)', 'TimerCreated(3)', 'TimerFired(3)',
+    'SubOrchestrationInstanceCreated(4)', 'SubOrchestrationInstanceCompleted(4)',
+    'ExecutionCompleted',
+  ]); // prettier-ignore
+  expect((await client.getStatus(`${id}:0`)).runtimeStatus).toBe('Failed');
+  expect((await client.getStatus(`${id}:4`)).runtimeStatus).toBe('Completed');
+});
