@@ -298,3 +298,14 @@ test('a sub-orchestration with retry is created again after each failure, with t
   expect((await client.getStatus(`${id}:0`)).runtimeStatus).toBe('Failed');
   expect((await client.getStatus(`${id}:4`)).runtimeStatus).toBe('Completed');
 });
+
+test('after the retry timeout the remaining attempts fail at once, each with its timer, so the instance always ends', async () => {
+  const client = server.client();
+  const id = await client.startNew('RetryWithTimeout', { input: { key: 'timed-out-retry' } });
+  const status = await waitForFinish(client, id);
+  expect(status.runtimeStatus).toBe('Failed');
+  expect(executions.get('timed-out-retry')).toBe(1);
+  const events = describeEvents(await rawHistory(store.db(), hubName, id));
+  expect(events.filter((e) => e.startsWith('TaskScheduled'))).toHaveLength(4);
+  expect(events.filter((e) => e.startsWith('TimerFired'))).toHaveLength(4);
+});
