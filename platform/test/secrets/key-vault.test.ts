@@ -2,6 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 
+import { SecretClient } from '@azure/keyvault-secrets';
 import { type FakeKeyVault, localCertificate, startFakeKeyVault } from '@patient-records/devhost';
 
 import { createSecretSource, type SecretSource } from '../../src/secrets';
@@ -99,6 +100,25 @@ test('refresh reads the rotated value at once, and a burst of refreshes reads Ke
   expect(refreshed).toEqual(Array.from({ length: 8 }, () => 'new-key'));
   expect(vaultGets('rotated-key') - before).toBe(1);
   await expect(source.get('ROTATED_KEY')).resolves.toBe('new-key');
+});
+
+test('lists the versions of a secret through the real SecretClient', async () => {
+  const first = vault.setSecret('versioned-key', 'v1');
+  const second = vault.setSecret('versioned-key', 'v2');
+  // A token straight from the managed identity endpoint (DefaultAzureCredential's path is covered above).
+  const credential = {
+    getToken: async () => {
+      const url = `${vault.identityEndpoint}?api-version=2019-08-01&resource=${encodeURIComponent('https://vault.azure.net')}`;
+      const token = (await (await fetch(url, { headers: { 'x-identity-header': vault.identityHeader } })).json()) as { access_token: string; expires_on: string };
+      return { token: token.access_token, expiresOnTimestamp: Number(token.expires_on) * 1000 };
+    },
+  };
+  const client = new SecretClient(vault.url, credential, { agent, disableChallengeResourceVerification: true });
+  const versions: string[] = [];
+  for await (const properties of client.listPropertiesOfSecretVersions('versioned-key')) versions.push(properties.version ?? '');
+  expect(versions).toEqual([first, second]);
+  expect((await client.getSecret('versioned-key', { version: first })).value).toBe('v1');
+  await expect(client.getSecret('no-such-secret')).rejects.toMatchObject({ statusCode: 404, code: 'SecretNotFound' });
 });
 
 test('falls back to app settings for settings the vault does not hold', async () => {
