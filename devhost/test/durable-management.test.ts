@@ -1,4 +1,4 @@
-// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-return
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 jest.mock('@azure/functions-core', () => require('./support/functions-core').functionsCore, { virtual: true });
 
 import './fixtures/durable-app';

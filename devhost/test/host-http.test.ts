@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call -- JSON bodies from the wire */
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies from the wire */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
