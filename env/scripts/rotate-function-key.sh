@@ -6,9 +6,12 @@
 #   <secret>: patient-api-key | support-api-key  (APIM -> patient-app)
 #             audit-api-key                      (patient-app -> audit-app)
 #
-# Each key alternates between two host key names, <secret>-1 and <secret>-2; the Key Vault secret
-# holds the value callers send and its key-name tag says which host key holds it. Rotation:
-#   1. create the other host key with a new value: both keys are now valid;
+# Each key alternates between two key names, <secret>-1 and <secret>-2; the Key Vault secret holds
+# the value callers send and its key-name tag says which key name holds it. audit-api-key is a
+# host key of audit-app. On patient-app the keys are function keys, as the devhost sets them:
+# patient-api-key on every function-level function outside /api/support, support-api-key on those
+# under it, so neither key opens the other's functions. Rotation:
+#   1. create the other key name with a new value: both keys are now valid;
 #   2. write the new value to Key Vault (a new version of the same secret);
 #   3. wait until every caller has re-read the secret: APIM caches it for key-cache-seconds,
 #      patient-app's settings source for KEY_VAULT_CACHE_SECONDS (both 300 s by default);
@@ -58,25 +61,53 @@ workdir="$(mktemp -d)"
 chmod 700 "${workdir}"
 trap 'rm -rf "${workdir}"' EXIT
 
-put_host_key() { # name value
-  printf '{"properties":{"name":"%s","value":"%s"}}' "$1" "$2" >"${workdir}/body.json"
-  az rest --method put --only-show-errors --output none \
-    --uri "https://management.azure.com${app_id}/host/default/functionKeys/$1?${api}" \
-    --body "@${workdir}/body.json"
+# Where a key lives: the host (audit-app) or each function of the key's kind (patient-app).
+key_paths() {
+  if [ "${secret}" = audit-api-key ]; then
+    echo "host/default/functionKeys"
+    return
+  fi
+  az functionapp function list --resource-group "${resource_group}" --name "${app}" \
+    --query "[].[name, invokeUrlTemplate, config.bindings[0].authLevel]" --output tsv |
+    while IFS=$'\t' read -r name url level; do
+      [ "${level}" = function ] || continue
+      case "${url}" in
+        */api/support | */api/support/*) kind=support-api-key ;;
+        *) kind=patient-api-key ;;
+      esac
+      if [ "${kind}" = "${secret}" ]; then echo "functions/${name##*/}/keys"; fi
+    done
 }
 
-delete_host_key() { # name
-  az rest --method delete --only-show-errors --output none \
-    --uri "https://management.azure.com${app_id}/host/default/functionKeys/$1?${api}"
+put_key() { # name value
+  printf '{"properties":{"name":"%s","value":"%s"}}' "$1" "$2" >"${workdir}/body.json"
+  for where in ${paths}; do
+    az rest --method put --only-show-errors --output none \
+      --uri "https://management.azure.com${app_id}/${where}/$1?${api}" \
+      --body "@${workdir}/body.json"
+  done
 }
+
+delete_key() { # name
+  for where in ${paths}; do
+    az rest --method delete --only-show-errors --output none \
+      --uri "https://management.azure.com${app_id}/${where}/$1?${api}"
+  done
+}
+
+paths="$(key_paths)"
+if [ -z "${paths}" ]; then
+  echo "${app} has no function that ${secret} opens (deploy the code first)" >&2
+  exit 1
+fi
 
 current_name="$(az keyvault secret show --vault-name "${vault}" --name "${secret}" --query 'tags."key-name"' --output tsv)"
 [ -n "${current_name}" ] || current_name="${secret}-1"
 
 if [ "${sync}" = true ]; then
   value="$(az keyvault secret show --vault-name "${vault}" --name "${secret}" --query value --output tsv)"
-  put_host_key "${current_name}" "${value}"
-  echo "${app}: host key ${current_name} matches Key Vault secret ${secret}"
+  put_key "${current_name}" "${value}"
+  echo "${app}: key ${current_name} matches Key Vault secret ${secret}"
   exit 0
 fi
 
@@ -88,8 +119,8 @@ esac
 new_value="$(openssl rand -base64 64 | tr -dc 'A-Za-z0-9' | head -c 48)"
 [ "${#new_value}" -eq 48 ] || { echo "could not generate a key" >&2; exit 1; }
 
-echo "1/4 ${app}: adding host key ${next_name} (${current_name} stays valid)"
-put_host_key "${next_name}" "${new_value}"
+echo "1/4 ${app}: adding key ${next_name} (${current_name} stays valid)"
+put_key "${next_name}" "${new_value}"
 
 echo "2/4 ${vault}: writing the new value as a new version of ${secret}"
 printf '%s' "${new_value}" >"${workdir}/value"
@@ -99,8 +130,8 @@ az keyvault secret set --vault-name "${vault}" --name "${secret}" --file "${work
 echo "3/4 waiting ${grace}s for APIM and patient-app to re-read the secret (both keys work meanwhile)"
 sleep "${grace}"
 
-echo "4/4 ${app}: deleting the old host key ${current_name}"
-delete_host_key "${current_name}"
+echo "4/4 ${app}: deleting the old key ${current_name}"
+delete_key "${current_name}"
 
 # The old value is useless now; disable its versions so nothing reads it by version id.
 az keyvault secret list-versions --vault-name "${vault}" --name "${secret}" \

@@ -32,6 +32,11 @@ for arg in "$@"; do
   prev="$arg"
 done
 case "$*" in
+  "functionapp function list"*) printf '%s\\t%s\\t%s\\n' \\
+    func-patient/createPatient https://h/api/patient function \\
+    func-patient/getPatient 'https://h/api/patient/{patientId}' function \\
+    func-patient/health https://h/api/health anonymous \\
+    func-patient/listWrites https://h/api/support/writes function ;;
   "functionapp show"*) echo "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/$(printf '%s' "$*" | sed 's/.*--name \\([^ ]*\\).*/\\1/')" ;;
   *"--query tags.\\"key-name\\""*) echo "\${CURRENT_KEY_NAME:-}" ;;
   *"--query value"*) echo "value-from-key-vault" ;;
@@ -66,12 +71,13 @@ function sent(call: number): string {
   return readFileSync(join(dir, `sent-${call}.txt`), 'utf8');
 }
 
-it('adds the new host key, then switches Key Vault, then removes the old key', () => {
+const keyCall = (calls: string[], method: string, where: string): number =>
+  calls.findIndex((c) => c.startsWith(`rest --method ${method}`) && c.includes(where));
+
+it('adds the new key to every API function, then switches Key Vault, then removes the old key', () => {
   const calls = run(['--grace-seconds', '0', 'patient-api-key'], 'patient-api-key-1');
-  const put = calls.findIndex(
-    (c) =>
-      c.startsWith('rest --method put') &&
-      c.includes('/sites/func-patient/host/default/functionKeys/patient-api-key-2?'),
+  const puts = ['createPatient', 'getPatient'].map((fn) =>
+    keyCall(calls, 'put', `/sites/func-patient/functions/${fn}/keys/patient-api-key-2?`),
   );
   const set = calls.findIndex(
     (c) =>
@@ -79,49 +85,40 @@ it('adds the new host key, then switches Key Vault, then removes the old key', (
       c.includes('--vault-name kv-patient --name patient-api-key') &&
       c.includes('key-name=patient-api-key-2'),
   );
-  const remove = calls.findIndex(
-    (c) => c.startsWith('rest --method delete') && c.includes('/functionKeys/patient-api-key-1?'),
+  const removes = ['createPatient', 'getPatient'].map((fn) =>
+    keyCall(calls, 'delete', `/sites/func-patient/functions/${fn}/keys/patient-api-key-1?`),
   );
-  expect(put).toBeGreaterThan(-1);
-  expect(set).toBeGreaterThan(put);
-  expect(remove).toBeGreaterThan(set);
+  for (const put of puts) {
+    expect(put).toBeGreaterThan(-1);
+    expect(set).toBeGreaterThan(put);
+  }
+  for (const remove of removes) expect(remove).toBeGreaterThan(set);
+  // Neither the support function nor an anonymous one gets the consumers' key.
+  expect(calls.some((c) => c.includes('/functions/listWrites/') || c.includes('/functions/health/'))).toBe(false);
 
-  // The host key and the secret get the same new value, and it was never an argument.
-  const body = JSON.parse(sent(put + 1)) as { properties: { name: string; value: string } };
+  // Every function and the secret get the same new value, and it was never an argument.
+  const body = JSON.parse(sent(puts[0]! + 1)) as { properties: { name: string; value: string } };
   expect(body.properties.name).toBe('patient-api-key-2');
   expect(body.properties.value).toMatch(/^[A-Za-z0-9]{48}$/);
+  expect(sent(puts[1]! + 1)).toBe(sent(puts[0]! + 1));
   expect(sent(set + 1)).toBe(body.properties.value);
   expect(calls.join('\n')).not.toContain(body.properties.value);
 });
 
-it('alternates back to the first key name, on the app that owns the key', () => {
+it("rotates audit-app's host key, alternating back to the first key name", () => {
   const calls = run(['--grace-seconds', '0', 'audit-api-key'], 'audit-api-key-2');
-  expect(
-    calls.some(
-      (c) =>
-        c.includes('/sites/func-audit/host/default/functionKeys/audit-api-key-1?') && c.startsWith('rest --method put'),
-    ),
-  ).toBe(true);
-  expect(
-    calls.some(
-      (c) =>
-        c.includes('/sites/func-audit/host/default/functionKeys/audit-api-key-2?') &&
-        c.startsWith('rest --method delete'),
-    ),
-  ).toBe(true);
+  expect(keyCall(calls, 'put', '/sites/func-audit/host/default/functionKeys/audit-api-key-1?')).toBeGreaterThan(-1);
+  expect(keyCall(calls, 'delete', '/sites/func-audit/host/default/functionKeys/audit-api-key-2?')).toBeGreaterThan(-1);
 });
 
-it('--sync creates the host key Key Vault names, with Key Vault value, and removes nothing', () => {
+it('--sync gives the support functions the key Key Vault names, with its value, and removes nothing', () => {
   const calls = run(['--sync', 'support-api-key'], 'support-api-key-2');
-  const put = calls.findIndex(
-    (c) =>
-      c.startsWith('rest --method put') &&
-      c.includes('/sites/func-patient/host/default/functionKeys/support-api-key-2?'),
-  );
+  const put = keyCall(calls, 'put', '/sites/func-patient/functions/listWrites/keys/support-api-key-2?');
   expect(put).toBeGreaterThan(-1);
   expect(JSON.parse(sent(put + 1))).toEqual({
     properties: { name: 'support-api-key-2', value: 'value-from-key-vault' },
   });
+  expect(calls.filter((c) => c.startsWith('rest --method put'))).toHaveLength(1);
   expect(calls.some((c) => c.includes('--method delete') || c.startsWith('keyvault secret set'))).toBe(false);
 });
 
