@@ -6,6 +6,7 @@ locals {
       patient_mongodb        = azurerm_key_vault_secret.mongodb["patient"]
       audit_mongodb          = azurerm_key_vault_secret.mongodb["audit"]
       audit_api_key          = azurerm_key_vault_secret.function_key["audit-api-key"]
+      support_api_key        = azurerm_key_vault_secret.function_key["support-api-key"]
       payload_encryption_key = azurerm_key_vault_secret.payload_encryption_key
       idempotency_hmac_key   = azurerm_key_vault_secret.idempotency_hmac_key
       continuation_token_key = azurerm_key_vault_secret.audit_continuation_token_key
@@ -26,6 +27,8 @@ locals {
     IDEMPOTENCY_HMAC_KEY      = local.kv_reference["idempotency_hmac_key"]
     WRITE_WAIT_TIMEOUT_MS     = tostring(var.write_wait_timeout_ms)
     KEY_VAULT_URL             = module.patient_vault.vault_uri
+    # The support functions accept only this key (docs/decisions.md, "The support API's own key").
+    SUPPORT_API_KEY = local.kv_reference["support_api_key"]
   }
 
   audit_app_settings = {

@@ -63,6 +63,7 @@ const secretSettings = [
   'PAYLOAD_ENCRYPTION_KEY',
   'IDEMPOTENCY_HMAC_KEY',
   'CONTINUATION_TOKEN_KEY',
+  'SUPPORT_API_KEY',
 ];
 
 function providedSettings(app: 'patient-app' | 'audit-app'): Record<string, string> {

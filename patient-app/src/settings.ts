@@ -37,6 +37,12 @@ export const settingDefinitions = {
   idempotencyHmacKey: base64Key('IDEMPOTENCY_HMAC_KEY', { atLeast: 16 }),
   /** How long a write's HTTP starter waits before answering 202. */
   writeWaitTimeoutMs: setting.integer('WRITE_WAIT_TIMEOUT_MS', { default: 10_000, min: 1, max: 230_000 }),
+  /**
+   * The support API's own key (docs/decisions.md, "The support API's own key"): the support functions
+   * refuse every other key. Read again through the secret source on a mismatch, so a rotated key is
+   * picked up. Unset: the support API answers 503.
+   */
+  supportApiKey: setting.optionalString('SUPPORT_API_KEY', { secret: true }),
   /** Read by the secret source itself; listed here so the infra cross-check sees it. */
   keyVaultUrl: setting.optionalString('KEY_VAULT_URL'),
   /** Read by the telemetry setup; listed here so the infra cross-check sees it. */

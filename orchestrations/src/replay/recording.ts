@@ -6,31 +6,11 @@
  *   (Azure or the devhost): a status body with `historyEvents` (or `history`);
  * - a bare history array (raw Durable Task events or the converted shape), with `--orchestrator`.
  */
+import { EXPORT_FORMAT, type OrchestrationExport } from '../support/export';
 import type { InstanceStatusLike, RecordedEvent } from '../support/history';
 import { HistoryFormatError, historyOf, readHistory } from '../support/history';
 
-export const EXPORT_FORMAT = 'patient-records/orchestration-export';
-
-/** What `support export` writes: the instance's status and its full history, for replay and for the record. */
-export interface OrchestrationExport {
-  format: typeof EXPORT_FORMAT;
-  version: 1;
-  exportedAt: string;
-  /** Where it came from (a base URL), for the reader; never a key. */
-  source?: string;
-  instance: {
-    name: string;
-    instanceId: string;
-    runtimeStatus: string;
-    createdTime?: string;
-    lastUpdatedTime?: string;
-    input: unknown;
-    output: unknown;
-    customStatus?: unknown;
-  };
-  /** The history exactly as the management API returned it. */
-  history: unknown[];
-}
+export { EXPORT_FORMAT, type OrchestrationExport };
 
 export interface Recording {
   orchestrator: string;

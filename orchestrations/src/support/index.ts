@@ -1,4 +1,5 @@
 export * from './classify';
+export * from './export';
 export * from './history';
 export * from './redact';
 export * from './timeline';

@@ -1,0 +1,362 @@
+/**
+ * The support API's logic over the public `DurableClient` (so it runs unchanged against the devhost
+ * and a task hub in Azure): list writes, show one as a timeline with its audit trail, export it for
+ * replay, and restart, terminate or purge — each action recorded in the audit register first.
+ */
+import {
+  type Actor,
+  buildWriteTimeline,
+  EXPORT_FORMAT,
+  historyOf,
+  type InstanceStatusLike,
+  type OrchestrationExport,
+  readHistory,
+  redactPersonalData,
+  type Timeline,
+} from '@patient-records/orchestrations';
+import { ConflictError, type ContinuationTokens, NotFoundError } from '@patient-records/platform';
+import type { DurableClient } from 'durable-functions';
+
+import type { AuditRecordView, SupportAction, SupportAuditTrail } from './audit-trail';
+import type { RestartLinks } from './restart-links';
+import type { ListQuery } from './support-query';
+import {
+  type InstanceStatus,
+  selectWrites,
+  summarizeWrite,
+  type WriteCounts,
+  type WriteSummary,
+} from './write-summary';
+
+/** The part of `DurableClient` support uses. */
+export type SupportClient = Pick<
+  DurableClient,
+  'getStatus' | 'getStatusBy' | 'startNew' | 'terminate' | 'purgeInstanceHistory' | 'createHttpManagementPayload'
+>;
+
+export interface WriteList {
+  items: WriteSummary[];
+  counts: WriteCounts;
+  range: { from: string; to: string };
+  continuationToken: string | null;
+}
+
+export interface WriteDetail {
+  write: WriteSummary;
+  input: unknown;
+  output: unknown;
+  customStatus: unknown;
+  timeline: Timeline;
+  /** Newest first; `null` when audit-app could not be reached (see `auditError`). */
+  auditRecords: AuditRecordView[] | null;
+  auditError?: string;
+  restartedAs?: string;
+  restartedFrom?: string;
+  /** How to find the write's telemetry in Application Insights. */
+  telemetry: { operationId?: string; traceId?: string; kql: string };
+}
+
+export interface ActionResult {
+  action: SupportAction;
+  instanceId: string;
+  actionId: string;
+  newInstanceId?: string;
+}
+
+const TERMINAL = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+const MAX_PURGE = 100;
+
+function isPosition(value: unknown): value is { offset: number; to: string } {
+  if (typeof value !== 'object' || value === null) return false;
+  const position = value as { offset?: unknown; to?: unknown };
+  return (
+    typeof position.offset === 'number' &&
+    Number.isInteger(position.offset) &&
+    position.offset >= 0 &&
+    typeof position.to === 'string'
+  );
+}
+
+function traceIdOf(input: unknown): string | undefined {
+  const traceparent = (input as { trace?: { traceparent?: unknown } } | null | undefined)?.trace?.traceparent;
+  if (typeof traceparent !== 'string') return undefined;
+  const traceId = traceparent.split('-')[1];
+  return traceId !== undefined && /^[0-9a-f]{32}$/.test(traceId) ? traceId : undefined;
+}
+
+function kqlFor(instanceId: string, traceId: string | undefined): string {
+  const byTrace = traceId === undefined ? '' : `operation_Id == "${traceId}" or `;
+  return `union requests, dependencies, exceptions, traces, customEvents | where ${byTrace}tostring(customDimensions["durable.instance_id"]) == "${instanceId}" or tostring(customDimensions.instanceId) == "${instanceId}" | order by timestamp asc`;
+}
+
+export interface SupportServiceOptions {
+  trail: SupportAuditTrail;
+  restarts: RestartLinks;
+  pageTokens: ContinuationTokens;
+  fetch?: typeof fetch;
+}
+
+export class SupportService {
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: SupportServiceOptions) {
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  async list(client: SupportClient, query: ListQuery): Promise<WriteList> {
+    const scope = JSON.stringify({ f: query.filter, from: query.from.toISOString() });
+    let offset = 0;
+    let to = query.to;
+    if (query.continuationToken !== undefined) {
+      // Later pages keep the first page's end of range, so new writes do not shift them.
+      const position = this.options.pageTokens.decode(query.continuationToken, scope, isPosition);
+      offset = position.offset;
+      to = new Date(position.to);
+    }
+    const statuses = (await client.getStatusBy({ createdTimeFrom: query.from, createdTimeTo: to })) as InstanceStatus[];
+    const summaries = statuses.map(summarizeWrite).filter((summary): summary is WriteSummary => summary !== undefined);
+    const { items, counts } = selectWrites(summaries, query.filter);
+    const page = items.slice(offset, offset + query.pageSize);
+    const next =
+      offset + query.pageSize < items.length
+        ? this.options.pageTokens.encode({ offset: offset + query.pageSize, to: to.toISOString() }, scope)
+        : null;
+    return {
+      items: page,
+      counts,
+      range: { from: query.from.toISOString(), to: to.toISOString() },
+      continuationToken: next,
+    };
+  }
+
+  /** The instance's status with its full history (management API shape); `NotFoundError` for unknown or non-write instances. */
+  private async statusWithHistory(
+    client: SupportClient,
+    instanceId: string,
+  ): Promise<{ status: InstanceStatusLike & InstanceStatus; summary: WriteSummary; history: unknown[] }> {
+    let status: InstanceStatusLike & InstanceStatus;
+    try {
+      status = await client.getStatus(instanceId, {
+        showHistory: true,
+        showHistoryOutput: true,
+        showInput: true,
+      });
+    } catch (error) {
+      if (error instanceof Error && /404|could not find/i.test(error.message))
+        throw new NotFoundError('No write with this instance id is known.', { code: 'write_not_found' });
+      throw error;
+    }
+    const summary = summarizeWrite(status);
+    if (summary === undefined)
+      throw new NotFoundError('No write with this instance id is known.', { code: 'write_not_found' });
+    const history = historyOf(status) ?? (await this.fetchHistory(client, instanceId));
+    return { status, summary, history };
+  }
+
+  /**
+   * The JS client keeps `history` but Azure answers `historyEvents` (durable-js #620), so on Azure
+   * the status comes without history: read it from the instance's status URL, as the client would.
+   */
+  private async fetchHistory(client: SupportClient, instanceId: string): Promise<unknown[]> {
+    const url = new URL(client.createHttpManagementPayload(instanceId).statusQueryGetUri);
+    url.searchParams.set('showHistory', 'true');
+    url.searchParams.set('showHistoryOutput', 'true');
+    url.searchParams.set('showInput', 'true');
+    const response = await this.fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok)
+      throw new Error(`the Durable management API answered ${response.status} for the history of ${instanceId}`);
+    return historyOf((await response.json()) as InstanceStatusLike) ?? [];
+  }
+
+  async show(client: SupportClient, instanceId: string): Promise<WriteDetail> {
+    const { status, summary, history } = await this.statusWithHistory(client, instanceId);
+    const timeline = buildWriteTimeline(readHistory(history));
+    const traceId = traceIdOf(status.input);
+    const detail: WriteDetail = {
+      write: summary,
+      input: redactPersonalData(status.input),
+      output: redactPersonalData(status.output),
+      customStatus: redactPersonalData(status.customStatus ?? null),
+      timeline,
+      auditRecords: null,
+      telemetry: {
+        ...(summary.operationId === undefined ? {} : { operationId: summary.operationId }),
+        ...(traceId === undefined ? {} : { traceId }),
+        kql: kqlFor(instanceId, traceId),
+      },
+    };
+    const [audit, links] = await Promise.all([
+      this.options.trail.forWrite(instanceId, summary.operationId).then(
+        (records) => ({ records }),
+        (error: unknown) => ({ error: error instanceof Error ? error.message : 'audit-app unreachable' }),
+      ),
+      this.options.restarts.linksOf(instanceId),
+    ]);
+    if ('records' in audit) detail.auditRecords = audit.records;
+    else detail.auditError = `The audit register could not be read: ${audit.error}`;
+    return { ...detail, ...links };
+  }
+
+  /** The instance and its full history, for replay and for the incident record (sealed payloads stay sealed). */
+  async export(
+    client: SupportClient,
+    instanceId: string,
+    actor: Actor,
+    reason: string,
+    source: string,
+  ): Promise<OrchestrationExport> {
+    const { status, summary, history } = await this.statusWithHistory(client, instanceId);
+    await this.audit('export', 'requested', { actor, summary, reason });
+    const iso = (value: Date | string | undefined): string | undefined =>
+      value === undefined ? undefined : new Date(value).toISOString();
+    const instance: OrchestrationExport['instance'] = {
+      name: status.name,
+      instanceId: status.instanceId,
+      runtimeStatus: status.runtimeStatus,
+      input: status.input ?? null,
+      output: status.output ?? null,
+      customStatus: status.customStatus ?? null,
+    };
+    const created = iso(status.createdTime);
+    if (created !== undefined) instance.createdTime = created;
+    const updated = iso(status.lastUpdatedTime);
+    if (updated !== undefined) instance.lastUpdatedTime = updated;
+    return { format: EXPORT_FORMAT, version: 1, exportedAt: new Date().toISOString(), source, instance, history };
+  }
+
+  /**
+   * Starts the write again as a new instance with the same input under a new operation id (the
+   * audit register and the store key their idempotency on the operation id, so reusing it would
+   * answer with the failed attempt's records), linked to the old instance.
+   */
+  async restart(
+    client: SupportClient,
+    instanceId: string,
+    actor: Actor,
+    reason: string,
+    newInstanceId: string,
+  ): Promise<ActionResult> {
+    const status = (await client.getStatus(instanceId, { showInput: true }).catch(() => undefined)) as
+      InstanceStatus | undefined;
+    const summary = status === undefined ? undefined : summarizeWrite(status);
+    if (status === undefined || summary === undefined)
+      throw new NotFoundError('No write with this instance id is known.', { code: 'write_not_found' });
+    if (summary.status === 'running')
+      throw new ConflictError('The write is still running; terminate it first or wait for it to end.', {
+        code: 'write_running',
+      });
+    if (summary.outcome === 'succeeded' || summary.outcome === 'rejected') {
+      throw new ConflictError(`The write ended ${summary.outcome}; restarting it would apply it again.`, {
+        code: 'write_not_restartable',
+      });
+    }
+    if (typeof status.input !== 'object' || status.input === null)
+      throw new ConflictError('The write has no input to restart with.', { code: 'write_not_restartable' });
+    const actionId = this.options.trail.newActionId();
+    const claim = await this.options.restarts.claim({
+      _id: instanceId,
+      newInstanceId,
+      at: new Date().toISOString(),
+      actionId,
+    });
+    if (!claim.claimed)
+      throw new ConflictError(`The write was already restarted as ${claim.newInstanceId}.`, {
+        code: 'already_restarted',
+        details: { newInstanceId: claim.newInstanceId },
+      });
+    try {
+      await this.audit('restart', 'requested', { actor, summary, reason, actionId, details: { newInstanceId } });
+    } catch (error) {
+      await this.options.restarts.release(instanceId);
+      throw error;
+    }
+    // A new operation: the old request's trace context does not belong to it.
+    const { trace: _oldTrace, ...rest } = status.input as Record<string, unknown>;
+    const input = { ...rest, operationId: newInstanceId };
+    try {
+      await client.startNew(status.name, { instanceId: newInstanceId, input });
+    } catch (error) {
+      await this.options.restarts.release(instanceId);
+      await this.audit('restart', 'failed', { actor, summary, reason, actionId, details: { newInstanceId } }).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+    await this.audit('restart', 'done', { actor, summary, reason, actionId, details: { newInstanceId } }).catch(
+      () => undefined,
+    );
+    return { action: 'restart', instanceId, actionId, newInstanceId };
+  }
+
+  async terminate(client: SupportClient, instanceId: string, actor: Actor, reason: string): Promise<ActionResult> {
+    const summary = await this.summaryOf(client, instanceId);
+    if (summary.status !== 'running')
+      throw new ConflictError(`The write is not running (it is ${summary.runtimeStatus}).`, {
+        code: 'write_not_running',
+      });
+    const actionId = this.options.trail.newActionId();
+    await this.audit('terminate', 'requested', { actor, summary, reason, actionId });
+    await client.terminate(instanceId, `support: ${reason}`);
+    await this.audit('terminate', 'done', { actor, summary, reason, actionId }).catch(() => undefined);
+    return { action: 'terminate', instanceId, actionId };
+  }
+
+  async purge(client: SupportClient, instanceId: string, actor: Actor, reason: string): Promise<ActionResult> {
+    const summary = await this.summaryOf(client, instanceId);
+    if (!TERMINAL.has(summary.runtimeStatus))
+      throw new ConflictError('Only a write that has ended can be purged; terminate it first.', {
+        code: 'write_running',
+      });
+    const actionId = this.options.trail.newActionId();
+    await this.audit('purge', 'requested', { actor, summary, reason, actionId });
+    await client.purgeInstanceHistory(instanceId);
+    await this.audit('purge', 'done', { actor, summary, reason, actionId }).catch(() => undefined);
+    return { action: 'purge', instanceId, actionId };
+  }
+
+  /** Purges every ended write the query selects (at most 100 per call; ask again for more). */
+  async purgeMany(
+    client: SupportClient,
+    query: ListQuery,
+    actor: Actor,
+    reason: string,
+  ): Promise<{ purged: ActionResult[]; remaining: number }> {
+    const { items } = await this.list(client, { ...query, pageSize: 100_000 });
+    const ended = items.filter((item) => TERMINAL.has(item.runtimeStatus));
+    const purged: ActionResult[] = [];
+    for (const item of ended.slice(0, MAX_PURGE)) purged.push(await this.purge(client, item.instanceId, actor, reason));
+    return { purged, remaining: ended.length - purged.length };
+  }
+
+  private async summaryOf(client: SupportClient, instanceId: string): Promise<WriteSummary> {
+    const status = (await client.getStatus(instanceId).catch(() => undefined)) as InstanceStatus | undefined;
+    const summary = status === undefined ? undefined : summarizeWrite(status);
+    if (summary === undefined)
+      throw new NotFoundError('No write with this instance id is known.', { code: 'write_not_found' });
+    return summary;
+  }
+
+  private audit(
+    action: SupportAction,
+    phase: 'requested' | 'done' | 'failed',
+    entry: {
+      actor: Actor;
+      summary: WriteSummary;
+      reason: string;
+      actionId?: string;
+      details?: Record<string, string | number | boolean>;
+    },
+  ): Promise<void> {
+    return this.options.trail.record({
+      action,
+      phase,
+      actionId: entry.actionId ?? this.options.trail.newActionId(),
+      actor: entry.actor,
+      instanceId: entry.summary.instanceId,
+      ...(entry.summary.operationId === undefined ? {} : { operationId: entry.summary.operationId }),
+      ...(entry.summary.patientId === undefined ? {} : { patientId: entry.summary.patientId }),
+      reason: entry.reason,
+      details: { kind: entry.summary.kind, ...entry.details },
+    });
+  }
+}
