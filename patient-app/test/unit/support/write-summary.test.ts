@@ -87,7 +87,7 @@ describe('selectWrites', () => {
       result('unavailable', { failure: { step: 'auditAttempt', compensated: false } }),
     ),
     status('e', 'Terminated', '2026-12-02T08:00:00Z', 'stuck'),
-  ].map((item) => summarizeWrite(item)!) as WriteSummary[];
+  ].map((item): WriteSummary => summarizeWrite(item)!);
 
   it('lists newest first and counts every status and outcome of the range', () => {
     const { items, counts } = selectWrites(summaries, {});
