@@ -19,6 +19,7 @@ import './functions/health';
 import './functions/listTestResults';
 import './functions/searchPatients';
 import './functions/updatePatient';
+import './support/functions';
 
 import { app } from '@azure/functions';
 import { register } from '@patient-records/orchestrations';

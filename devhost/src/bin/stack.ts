@@ -130,6 +130,8 @@ async function main(): Promise<void> {
           AUDIT_API_KEY: secrets.auditApiKey,
           PAYLOAD_ENCRYPTION_KEY: secrets.payloadEncryptionKey,
           IDEMPOTENCY_HMAC_KEY: secrets.idempotencyHmacKey,
+          // The support functions accept only this key (docs/decisions.md, "The support API's own key").
+          SUPPORT_API_KEY: secrets.supportApiKey,
         },
         log: consoleLog('[patient-app] '),
       });

@@ -134,6 +134,9 @@ export function buildTimeline(history: readonly RecordedEvent[], options: Timeli
     status: TimelineEntry['status'],
   ): void => {
     const name = event.name ?? '(unnamed)';
+    // Writes run their steps one after another: a call of another function means a chain that was
+    // waiting for its next attempt (or gave up without a retry timer) has ended.
+    for (const [other, pending] of open) if (other !== name && pending.state !== 'waiting') open.delete(other);
     const chain = open.get(name);
     let step: number;
     let attempt: number;

@@ -138,9 +138,13 @@ export const PAGE_SCRIPT = String.raw`
       const kind = entry.kind === 'retryTimer' ? 'retry' : entry.compensation ? 'compensation' : entry.status;
       const what = entry.kind === 'retryTimer' ? entry.name : (entry.label || entry.name) + (entry.attempt ? ' · attempt ' + entry.attempt : '');
       const outcome = entry.failure ? 'failed: ' + entry.failure.reason : entry.status;
+      // Positions go through the CSSOM: the page's CSP allows no inline style attributes.
+      const bar = el('span', { class: 'bar ' + kind });
+      bar.style.left = left.toFixed(2) + '%';
+      bar.style.width = Math.min(width, 100 - left).toFixed(2) + '%';
       list.append(el('li', { class: 'step' },
         el('span', { class: 'label', text: 'Step ' + entry.step + ': ' + what }),
-        el('span', { class: 'track', 'aria-hidden': 'true' }, el('span', { class: 'bar ' + kind, style: 'left:' + left.toFixed(2) + '%;width:' + Math.min(width, 100 - left).toFixed(2) + '%' })),
+        el('span', { class: 'track', 'aria-hidden': 'true' }, bar),
         el('span', { class: 'facts', text: outcome + ' · ' + ms(entry.durationMs) + ' · ' + time(entry.start) })));
     }
     return list;
