@@ -21,9 +21,6 @@ jest.mock('@azure/functions', () => {
     app: {
       ...actual.app,
       http: (name: string, options: { route: string; methods: string[]; authLevel: string }) => {
-        // The support API (/api/support/...) is a separate API in APIM's support product, never in
-        // the consumers' document: docs/support-runbook.md describes it.
-        if (options.route.startsWith('support')) return;
         registered.push({ name, route: options.route, methods: options.methods, authLevel: options.authLevel });
       },
     },
