@@ -27,13 +27,14 @@ resource "azurerm_virtual_network" "main" {
 
 # APIM (External mode) lives here. The Microsoft.Web service endpoint makes APIM's calls to
 # patient-app arrive from this subnet, which is what patient-app's access restriction allows.
+# Default outbound access stays on here: the gateway's own dependencies (management, storage,
+# monitoring) leave through the platform's outbound path, which this subnet must not cut.
 resource "azurerm_subnet" "apim" {
-  name                            = "snet-apim"
-  resource_group_name             = azurerm_resource_group.main.name
-  virtual_network_name            = azurerm_virtual_network.main.name
-  address_prefixes                = [local.subnet_prefixes.apim]
-  service_endpoints               = ["Microsoft.Web"]
-  default_outbound_access_enabled = false
+  name                 = "snet-apim"
+  resource_group_name  = azurerm_resource_group.main.name
+  virtual_network_name = azurerm_virtual_network.main.name
+  address_prefixes     = [local.subnet_prefixes.apim]
+  service_endpoints    = ["Microsoft.Web"]
 }
 
 # Regional VNet integration of patient-app. Its calls to audit-app leave through the
