@@ -115,6 +115,7 @@ export class SupportService {
     }
     const statuses = (await client.getStatusBy({ createdTimeFrom: query.from, createdTimeTo: to })) as InstanceStatus[];
     const summaries = statuses.map(summarizeWrite).filter((summary): summary is WriteSummary => summary !== undefined);
+    await this.withInputs(client, summaries);
     const { items, counts } = selectWrites(summaries, query.filter);
     const page = items.slice(offset, offset + query.pageSize);
     const next =
@@ -127,6 +128,29 @@ export class SupportService {
       range: { from: query.from.toISOString(), to: to.toISOString() },
       continuationToken: next,
     };
+  }
+
+  /**
+   * Lists come without inputs (the management API's list leaves them out by default), so writes
+   * whose output does not name the patient (running, failed, terminated) are read one by one, a few
+   * at a time, to show and filter by their patient and operation ids. Bounded: at most 200 per list.
+   */
+  private async withInputs(client: SupportClient, summaries: WriteSummary[]): Promise<void> {
+    const missing = summaries.filter((summary) => summary.patientId === undefined).slice(0, 200);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < missing.length) {
+        const summary = missing[next++];
+        if (summary === undefined) return;
+        const status = (await client.getStatus(summary.instanceId, { showInput: true }).catch(() => undefined)) as
+          InstanceStatus | undefined;
+        const full = status === undefined ? undefined : summarizeWrite(status);
+        if (full?.patientId !== undefined) summary.patientId = full.patientId;
+        if (full?.operationId !== undefined) summary.operationId = full.operationId;
+        if (full?.testId !== undefined) summary.testId = full.testId;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, missing.length) }, worker));
   }
 
   /** The instance's status with its full history (management API shape); `NotFoundError` for unknown or non-write instances. */

@@ -92,6 +92,9 @@ describe('support API', () => {
     expect(
       (list.body.items as { instanceId: string }[]).map((item: { instanceId: string }) => item.instanceId),
     ).toContain(failedId);
+    // Filtering by patient finds it too (the patient id comes from the write's input or result).
+    const byPatient = await support('GET', `/writes?patientId=${String(detail.body.write.patientId)}`);
+    expect((byPatient.body.items as { instanceId: string }[]).map((item) => item.instanceId)).toEqual([failedId]);
     expect(list.body.counts.byStatus.completed).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
