@@ -623,7 +623,9 @@ export class TaskHub {
           }),
         );
         if (!outcome.ok) {
-          this.options.log('warn', `Activity '${name}' failed: ${outcome.reason}`, {
+          // The reason already reads "Activity function '<name>' failed: …" (the extension's wording).
+          const cause = outcome.reason.replace(`Activity function '${name}' failed: `, '');
+          this.options.log('warn', `Activity '${name}' failed (instance ${instanceId}, task ${task.seq}): ${cause}`, {
             instanceId,
             invocationId,
             taskScheduledId: task.seq,
