@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 
 import { readRecording, replay, todaysOrchestrators } from '@patient-records/orchestrations/replay';
 
+import { EXIT, runCli } from '../../src/support/cli/support-cli';
 import { call, type Stack, useStack } from '../support/stack';
 import { installSupportKey } from '../support/support-key';
 
@@ -154,6 +155,30 @@ describe('support API', () => {
     const result = await replay(readRecording(exported.body), todaysOrchestrators().invoke);
     expect(result.divergence).toBeUndefined();
     expect(result.end).toBe('completed');
+  });
+
+  it('is what npm run support talks to: list, show and restart refusals through the CLI', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli = (...argv: string[]) =>
+      runCli(
+        [...argv, '--base-url', `${stack.patients().url}/api/support`, '--key', supportKey, '--user', 'cli.tester'],
+        {
+          out: (text) => out.push(text),
+          err: (text) => err.push(text),
+          env: {},
+          cwd: process.cwd(),
+          repositoryRoot: process.cwd(),
+          fetch: globalThis.fetch,
+          now: () => new Date(),
+        },
+      );
+    expect(await cli('list', '--outcome', 'failed', '--since', '1h')).toBe(EXIT.ok);
+    expect(out.join('\n')).toContain(failedId);
+    expect(await cli('show', failedId)).toBe(EXIT.ok);
+    expect(out.join('\n')).toMatch(/Timeline[\s\S]*retry delay for auditWriteActivity/);
+    expect(await cli('restart', failedId, '--reason', 'again')).toBe(EXIT.refused);
+    expect(await cli('show', 'no-such-write')).toBe(EXIT.notFound);
   });
 
   it('terminates only running writes and purges ended ones, each audited', async () => {
