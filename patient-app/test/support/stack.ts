@@ -16,6 +16,8 @@ export interface StackOptions {
   patientEnv?: Record<string, string>;
   /** Where patient-app sends audit records instead of audit-app itself (a proxy in front of it). */
   auditApiUrl?: () => string;
+  /** The connection string patient-app's own client uses, given the store's (e.g. a proxy in front of it); the Durable engine keeps the store's. */
+  patientMongoUri?: (storeUri: string) => string;
 }
 
 /** The local stack of one test file: one embedded store, audit-app and patient-app under two devhosts. */
@@ -79,7 +81,7 @@ export function useStack(options: StackOptions = {}): Stack {
       keysFile: path.join(dir, 'patient-keys.json'),
       hostKeys: { consumer: patientKey },
       env: {
-        MONGODB_CONNECTION_STRING: store.uri,
+        MONGODB_CONNECTION_STRING: options.patientMongoUri?.(store.uri) ?? store.uri,
         PATIENT_DATABASE_NAME: names.patients,
         AUDIT_API_URL: options.auditApiUrl?.() ?? audit?.url ?? '',
         AUDIT_API_KEY: auditKey,
