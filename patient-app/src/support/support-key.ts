@@ -1,8 +1,8 @@
 /**
  * The support API's own key. The support functions are `authLevel: 'function'` (the Functions host
  * lets through any host key, the master key and the functions' own keys), and then accept only the
- * support key: SUPPORT_API_KEY, the Key Vault secret `support-api-key` whose value env/ installs as a
- * host key and APIM's support product sends. The API consumers' key, any other host key and the
+ * support key: SUPPORT_API_KEY, the Key Vault secret `support-api-key` whose value env/ installs as the
+ * `support` function key of each support function and APIM's support product sends. The API consumers' key, any other host key and the
  * master key are refused with `401`. See docs/decisions.md, "The support API's own key".
  */
 import { timingSafeEqual } from 'node:crypto';
