@@ -142,10 +142,19 @@ test('the audit records carry the operation id', async () => {
   for (const record of records) expect(record.telemetryOperationId).toBe(TRACE_ID);
 });
 
+/**
+ * Whether a submitted value appears in the text. A value made only of hex digits (the postcode)
+ * also occurs inside random ids and trace ids by chance, so it counts only where it stands alone.
+ */
+function leaked(text: string, value: string): boolean {
+  if (!/^[0-9a-f]+$/i.test(value)) return text.includes(value);
+  return new RegExp(`(?<![0-9a-f])${value}(?![0-9a-f])`, 'i').test(text);
+}
+
 test('no personal value or key in any envelope or log line, and nothing left the machine', () => {
   const logText = logs.map((entry) => entry.message).join('\n');
   const everything = [...ingestion.rawBodies(), logText].join('\n');
-  for (const value of [...Object.values(PATIENT), AUDIT_KEY, API_KEY]) expect(everything).not.toContain(value);
+  for (const value of [...Object.values(PATIENT), AUDIT_KEY, API_KEY]) expect({ value, leaked: leaked(everything, value) }).toEqual({ value, leaked: false });
   expect(everything).not.toMatch(/[?&]code=/);
   expect(logText).not.toContain('NON-LOOPBACK');
 });
