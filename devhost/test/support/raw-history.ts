@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 
-import type { HistoryEvent } from '../../src/durable/contract';
+import { eventTypeNames, type HistoryEvent } from '../../src/durable/history';
 
 /** The raw DTFx history of an instance's current execution, read straight from the task hub's store. */
 export async function rawHistory(db: Db, hubName: string, instanceId: string): Promise<HistoryEvent[]> {
@@ -16,34 +16,10 @@ export async function rawHistory(db: Db, hubName: string, instanceId: string): P
   return batches.flatMap((batch) => batch.events);
 }
 
-const names = [
-  'ExecutionStarted',
-  'ExecutionCompleted',
-  'ExecutionFailed',
-  'ExecutionTerminated',
-  'TaskScheduled',
-  'TaskCompleted',
-  'TaskFailed',
-  'SubOrchestrationInstanceCreated',
-  'SubOrchestrationInstanceCompleted',
-  'SubOrchestrationInstanceFailed',
-  'TimerCreated',
-  'TimerFired',
-  'OrchestratorStarted',
-  'OrchestratorCompleted',
-  'EventSent',
-  'EventRaised',
-  'ContinueAsNew',
-  'GenericEvent',
-  'HistoryState',
-  'ExecutionSuspended',
-  'ExecutionResumed',
-];
-
 /** `TaskScheduled(0)`, `TaskFailed(0)`, `TimerFired(1)`…: the events with the ids they carry or refer to. */
 export function describeEvents(events: readonly HistoryEvent[]): string[] {
   return events.map((event) => {
-    const name = names[event.EventType] ?? String(event.EventType);
+    const name = eventTypeNames[event.EventType] ?? String(event.EventType);
     const ref =
       event.EventId >= 0
         ? event.EventId
