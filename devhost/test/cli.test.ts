@@ -84,6 +84,40 @@ describe('devhost CLI', () => {
     }
   });
 
+  it('on Ctrl-C (SIGINT to the whole process group) stops its worker as planned, not as a crash', async () => {
+    // detached: the CLI leads its own process group, as it does in a terminal, so the signal can
+    // reach the worker too, as Ctrl-C's does.
+    const child = spawn(
+      process.execPath,
+      [launcher, '--app', path.join(fixturesDir, 'http-app'), '--port', '0'],
+      { env: { ...process.env, PATIENT_RECORDS_LOCAL_DIR: tmp() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    try {
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const lines = createInterface({ input: child.stdout! });
+      const banner = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the CLI did not print its banner')), 20_000);
+        lines.on('line', (line) => {
+          if (line.includes('Functions app running at')) {
+            clearTimeout(timer);
+            resolve(line);
+          }
+        });
+      });
+      const workerPid = Number(/worker pid (\d+)/.exec(banner)?.[1]);
+      expect(processExists(workerPid)).toBe(true);
+
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(await waitForExit(workerPid)).toBe(true);
+      expect(stderr).not.toMatch(/exited unexpectedly|restarting/i);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+
   it('loses no worker when the CLI itself is killed with SIGKILL, and starts the worker under --inspect', async () => {
     const child = spawn(
       process.execPath,

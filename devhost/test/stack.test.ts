@@ -40,7 +40,7 @@ function workerPidsUnder(rootPid: number): number[] {
 describe('npm start (the local stack)', () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (child && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
   });
 
   it('serves both apps with the given keys and stops everything on Ctrl-C', async () => {
@@ -58,8 +58,12 @@ describe('npm start (the local stack)', () => {
         LOCAL_AUDIT_API_KEY: auditKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, as in a terminal, so Ctrl-C's signal can reach every process in it.
+      detached: true,
     });
     const output: string[] = [];
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the stack did not start:\n${output.join('\n')}`)), 45_000);
       createInterface({ input: child!.stdout! }).on('line', (line) => {
@@ -100,8 +104,11 @@ describe('npm start (the local stack)', () => {
     const workers = workerPidsUnder(child.pid!);
     expect(workers).toHaveLength(2);
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    child.kill('SIGINT');
+    // Ctrl-C signals the whole foreground process group: the stack and both apps' workers at once.
+    process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
     for (const pid of workers) expect(await waitForExit(pid)).toBe(true);
+    // The workers leave when their hosts stop them, not as crashes the hosts would restart.
+    expect(`${output.join('\n')}\n${stderr}`).not.toMatch(/exited unexpectedly|restarting/i);
   });
 });

@@ -116,6 +116,8 @@ async function main(): Promise<number> {
     await stopAll().catch(() => undefined);
     throw error;
   }
+  // Before the banner: whoever waits for it (a person, a script, a test) may signal at once.
+  stopOnSignal(stopAll);
   const keys = devhost.keys();
   console.log(
     `\nFunctions app running at ${devhost.url}  (host state ${devhost.state()}, worker pid ${devhost.workerPid() ?? '?'})`,
@@ -124,7 +126,6 @@ async function main(): Promise<number> {
   console.log(`  host key default:  ${keys.hostKeys.default ?? ''}`);
   console.log(`  status:            curl ${devhost.url}/admin/host/status`);
   console.log('Ctrl-C stops it.\n');
-  stopOnSignal(stopAll);
   return -1;
 }
 

@@ -31,9 +31,10 @@ async function main(): Promise<void> {
     return;
   }
   const store = await startStore(values['data-dir'] ? { dataDir: values['data-dir'] } : {});
+  // Before printing the URI: whoever waits for it may signal at once.
+  stopOnSignal(() => store.stop());
   console.log(`MONGODB_URI=${store.uri}`);
   console.error(store.kind === 'ferretdb' ? `FerretDB data: ${store.dataDir ?? ''}. Ctrl-C stops it.` : 'Using MONGODB_URI.');
-  stopOnSignal(() => store.stop());
 }
 
 main().catch((error: unknown) => {

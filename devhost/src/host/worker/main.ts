@@ -315,6 +315,11 @@ process.on('message', (message: ToWorker) => {
   }
 });
 
+// Ctrl-C in a terminal sends SIGINT to the whole process group, the worker included. The host
+// decides when its worker stops (the 'shutdown' message runs the appTerminate hooks first); dying
+// on the signal would skip those hooks and look to the host like a crash while it shuts down.
+process.on('SIGINT', () => undefined);
+
 // Losing the host means nobody can reach this process any more.
 process.on('disconnect', () => {
   if (!shuttingDown) process.exit(0);
