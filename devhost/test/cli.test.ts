@@ -94,8 +94,8 @@ describe('devhost CLI', () => {
     );
     try {
       let stderr = '';
-      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const lines = createInterface({ input: child.stdout! });
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const lines = createInterface({ input: child.stdout });
       const banner = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the CLI did not print its banner')), 20_000);
         lines.on('line', (line) => {
