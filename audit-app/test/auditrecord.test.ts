@@ -1,30 +1,24 @@
-import { MongoClient } from 'mongodb';
-
 import type { LoadedFunctionApp, RegisteredHttpFunction } from './support/functions';
 import { invoke, loadFunctionApp } from './support/functions';
 import { useStore } from './support/store';
 
 const fixture = useStore('audit_app');
 let auditApp: LoadedFunctionApp;
-let client: MongoClient;
 
 const fn = (name: string): RegisteredHttpFunction => auditApp.get(name);
 const post = (json: unknown, headers: Record<string, string> = {}) => invoke(fn('createAuditRecord'), { json, headers });
 const list = (query: Record<string, string>) => invoke(fn('listAuditRecords'), { query });
-const audits = () => client.db(fixture.databaseName).collection('audits');
+const audits = () => fixture.db().collection('audits');
 
 beforeAll(async () => {
   process.env.MONGODB_CONNECTION_STRING = fixture.store().uri;
-  process.env.AUDIT_DATABASE_NAME = fixture.databaseName;
+  process.env.AUDIT_DATABASE_NAME = fixture.db().databaseName;
   process.env.CONTINUATION_TOKEN_KEY = 'test-signing-key';
   auditApp = loadFunctionApp(() => jest.requireActual('../src/index'));
   await auditApp.start();
-  client = await MongoClient.connect(fixture.store().uri);
 });
 
 afterAll(async () => {
-  await (client as MongoClient | undefined)?.db(fixture.databaseName).dropDatabase().catch(() => undefined);
-  await (client as MongoClient | undefined)?.close();
   await (auditApp as LoadedFunctionApp | undefined)?.terminate();
 });
 

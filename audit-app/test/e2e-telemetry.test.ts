@@ -25,7 +25,7 @@ beforeAll(async () => {
     port: 0,
     keysFile: path.join(keysDir, 'keys.json'),
     hostKeys: { patientApp: key },
-    env: { ...ingestion.env(), MONGODB_CONNECTION_STRING: fixture.store().uri, AUDIT_DATABASE_NAME: fixture.databaseName },
+    env: { ...ingestion.env(), MONGODB_CONNECTION_STRING: fixture.store().uri, AUDIT_DATABASE_NAME: fixture.db().databaseName },
     log: () => undefined,
   });
 });

@@ -1,50 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { type StoreFixture, storeFixture } from '../../src/store';
 
-import { type Db, MongoClient } from 'mongodb';
+export { type StoreFixture, uniqueDatabaseName } from '../../src/store';
 
-import { startStore, type Store } from '../../src/store';
-
-export interface StoreFixture {
-  /** The running store. */
-  store(): Store;
-  /** A connected client, closed after the file's tests. */
-  client(): MongoClient;
-  /** A database no other test file uses, dropped after the file's tests. */
-  db(): Db;
-}
-
-/**
- * One store per test file: started in beforeAll, stopped in afterAll, after the file's database is
- * dropped and its client closed. With MONGODB_URI set, every file shares that server, which is why
- * each file gets a database name of its own.
- */
+/** One embedded store per test file (see storeFixture). */
 export function useStore(prefix = 'test'): StoreFixture {
-  let store: Store | undefined;
-  let client: MongoClient | undefined;
-  let db: Db | undefined;
-  let dataDir: string | undefined;
-  beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'store-test-'));
-    store = await startStore({ dataDir, log: () => undefined });
-    client = await MongoClient.connect(store.uri);
-    db = client.db(uniqueDatabaseName(prefix));
-  });
-  afterAll(async () => {
-    await db?.dropDatabase().catch(() => undefined);
-    await client?.close();
-    await store?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('The store is not started yet; use it inside a test or hook');
-    return value;
-  };
-  return { store: () => started(store), client: () => started(client), db: () => started(db) };
-}
-
-/** A database name no other test file uses, for servers shared through MONGODB_URI. */
-export function uniqueDatabaseName(prefix: string): string {
-  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  return storeFixture({ beforeAll, afterAll }, prefix);
 }
