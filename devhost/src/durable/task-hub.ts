@@ -136,6 +136,11 @@ export class TaskHub {
   createInstance(id: string, name: string, input: string | null): Promise<CreateResult> {
     return this.mutex.run(id, async () => {
       const actor = this.actor(id);
+      // Most ids are new: try the insert first (the unique _id index decides it without a read).
+      if (actor.live === undefined && (await this.insertNewInstance(actor, name, input))) {
+        this.schedule(actor);
+        return { ok: true };
+      }
       await this.load(actor, false);
       if (actor.live && !isTerminal(actor.live.doc.status)) return { ok: false, existingStatus: actor.live.doc.status };
       await this.writeNewInstance(actor, name, input, null, null);
@@ -149,7 +154,15 @@ export class TaskHub {
     await this.send({ to: id, id: `${message.kind}|${id}|${randomUUID()}`, message });
   }
 
+  /**
+   * The instance as its latest committed episode left it. An instance this engine holds in memory
+   * is answered from there: the engine is the hub's only writer, so its copy is never behind the
+   * store, and status polling then costs no store read (every read is a table scan in the
+   * embedded store, docs/performance.md).
+   */
   async getInstance(id: string): Promise<InstanceDocument | null> {
+    const live = this.actors.get(id)?.live;
+    if (live) return { ...live.doc };
     return this.collections.instances.findOne({ _id: id });
   }
 
@@ -408,29 +421,30 @@ export class TaskHub {
       : [];
     if (reused) await this.collections.history.deleteMany({ instanceId: actor.id });
     this.clearTimers(actor.id);
-    const now = new Date();
-    const doc: InstanceDocument = {
-      _id: actor.id,
-      name,
-      executionId: randomUUID().replace(/-/g, ''),
-      status: 'Pending',
-      input,
-      output: null,
-      customStatus: null,
-      createdTime: now,
-      lastUpdatedTime: now,
-      parent,
-      createdBy,
-    };
+    const doc = newInstanceDocument(actor.id, name, input, parent, createdBy);
     await this.collections.instances.replaceOne({ _id: actor.id }, doc, { upsert: true });
-    actor.live = {
-      doc,
-      history: [],
-      snapshot: emptySnapshot(),
-      n: 0,
-      ordinal: (previousOrdinal[0]?.ordinal ?? -1) + 1,
-      started: false,
-    };
+    await this.startLive(actor, doc, (previousOrdinal[0]?.ordinal ?? -1) + 1);
+  }
+
+  /**
+   * Creates an instance whose id the store does not hold yet, with one insert. Returns false when
+   * the id exists (the caller then loads it and decides). A new id has no history: purge deletes
+   * history before the instance document.
+   */
+  private async insertNewInstance(actor: Actor, name: string, input: string | null): Promise<boolean> {
+    const doc = newInstanceDocument(actor.id, name, input, null, null);
+    try {
+      await this.collections.instances.insertOne(doc);
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+    await this.startLive(actor, doc, 0);
+    return true;
+  }
+
+  private async startLive(actor: Actor, doc: InstanceDocument, ordinal: number): Promise<void> {
+    actor.live = { doc, history: [], snapshot: emptySnapshot(), n: 0, ordinal, started: false };
     // Messages left for a previous run of this id (late results, events) do not belong to the new one.
     const stale = actor.inbox.filter((m) => m.message.kind !== 'create');
     for (const message of stale) await this.consume(actor, message);
@@ -828,6 +842,29 @@ export class TaskHub {
       throw new HostUnavailableError(String(error));
     }
   }
+}
+
+function newInstanceDocument(
+  id: string,
+  name: string,
+  input: string | null,
+  parent: ParentLink | null,
+  createdBy: string | null,
+): InstanceDocument {
+  const now = new Date();
+  return {
+    _id: id,
+    name,
+    executionId: randomUUID().replace(/-/g, ''),
+    status: 'Pending',
+    input,
+    output: null,
+    customStatus: null,
+    createdTime: now,
+    lastUpdatedTime: now,
+    parent,
+    createdBy,
+  };
 }
 
 function activityResultId(instanceId: string, executionId: string, seq: number): string {
