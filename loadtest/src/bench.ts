@@ -6,6 +6,7 @@
  * counting proxy, so each level also reports the store commands per write, by store; the task
  * hub's records give the orchestration latency inside the devhost.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -70,6 +71,8 @@ export interface LevelResult {
 export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; loadAverage: number[] };
   date: string;
+  /** The checked-out commit the run measured (with `+changes` when the tree had edits), for before/after comparisons. */
+  commit: string;
   store: string;
   counting: string;
   settings: BenchSettings;
@@ -333,6 +336,16 @@ async function runPath(
   };
 }
 
+function checkedOutCommit(): string {
+  const git = (...args: string[]): string =>
+    execFileSync('git', args, { cwd: repositoryRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') === '' ? '' : '+changes'}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 export async function runBench(
   stack: BenchStack,
   settings: BenchSettings,
@@ -349,6 +362,7 @@ export async function runBench(
       loadAverage: os.loadavg().map(round2),
     },
     date: new Date().toISOString(),
+    commit: checkedOutCommit(),
     store: stack.storeKind === 'ferretdb' ? 'embedded FerretDB 1.24.2 (SQLite)' : 'MONGODB_URI',
     counting: 'MongoDB wire commands per consumer, read by a loopback TCP proxy (connection commands left out)',
     settings,

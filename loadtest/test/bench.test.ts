@@ -58,6 +58,7 @@ it('runs both write paths and reports speed, store commands per write and orches
   const results = JSON.parse(readFileSync(path.join(outDir, 'bench.json'), 'utf8')) as BenchResults;
   expect(results.settings).toEqual({ levels: [1, 2], requests: 4, warmUp: 1 });
   expect(results.machine.cpus).toBeGreaterThan(0);
+  expect(results.commit).toMatch(/^[0-9a-f]{7,}(\+changes)?$/);
   expect(results.levels.map((level) => level.concurrency)).toEqual([1, 2]);
   for (const level of results.levels) {
     expectTimed(level.orchestrated);

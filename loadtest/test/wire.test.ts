@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
-import { startStore, type Store } from '@patient-records/devhost';
+import { storeFixture } from '@patient-records/devhost';
 import { BSON, MongoClient } from 'mongodb';
 
 import { type CountingProxy, startCountingProxy } from '../src/counting-proxy';
@@ -99,27 +95,22 @@ describe('reading commands off the MongoDB wire', () => {
 });
 
 describe('the counting proxy between a real driver and the store', () => {
-  let dataDir: string;
-  let store: Store;
+  const store = storeFixture({ beforeAll, afterAll }, 'bench-wire');
   let proxy: CountingProxy;
   let client: MongoClient;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-wire-'));
-    store = await startStore({ dataDir, log: () => undefined });
-    proxy = await startCountingProxy(store.uri);
+    proxy = await startCountingProxy(store.store().uri);
     client = await MongoClient.connect(proxy.uri);
   });
 
   afterAll(async () => {
     await client.close().catch(() => undefined);
     await proxy.stop();
-    await store.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('counts each command the driver sends once, by name, and leaves the handshake out', async () => {
-    const patients = client.db(`wire_${process.pid}`).collection<{ _id: string; n: number }>('patients');
+    const patients = client.db(store.db().databaseName).collection<{ _id: string; n: number }>('patients');
     const before = proxy.counts();
     await patients.insertOne({ _id: 'a', n: 1 });
     await patients.insertMany([
