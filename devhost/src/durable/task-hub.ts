@@ -67,6 +67,12 @@ interface Actor {
   scheduled: boolean;
   /** A retry after a failure is pending: the actor waits for it instead of spinning. */
   backingOff: boolean;
+  /**
+   * Processing failed (a store call dropped, say after the episode's batch was committed but before
+   * its message was consumed or its work dispatched): the next drain reloads the instance from the
+   * store and finishes what the latest batch left undone, exactly as after a crash.
+   */
+  recover: boolean;
 }
 
 /** The host could not run a function at all (worker restarting): the work is kept and retried. */
@@ -89,6 +95,8 @@ export class TaskHub {
   private readonly activitySlots: Semaphore;
   private readonly timers = new Map<string, Map<string, NodeJS.Timeout>>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Result ids of the activities running now: recovery must not start a second copy of one. */
+  private readonly runningActivities = new Set<string>();
   private readonly completionWaiters = new Map<string, Set<() => void>>();
   private stamp = 0;
   private stopping = false;
@@ -239,7 +247,7 @@ export class TaskHub {
   private actor(id: string): Actor {
     let actor = this.actors.get(id);
     if (!actor) {
-      actor = { id, inbox: [], live: undefined, scheduled: false, backingOff: false };
+      actor = { id, inbox: [], live: undefined, scheduled: false, backingOff: false, recover: false };
       this.actors.set(id, actor);
     }
     return actor;
@@ -255,6 +263,8 @@ export class TaskHub {
           instanceId: actor.id,
           error: String(error),
         });
+        actor.live = undefined;
+        actor.recover = true;
         this.retryLater(actor);
       })
       .finally(() => {
@@ -325,7 +335,8 @@ export class TaskHub {
   }
 
   private async drain(actor: Actor): Promise<void> {
-    await this.load(actor, false);
+    await this.load(actor, actor.recover);
+    actor.recover = false;
     for (;;) {
       if (this.stopping) return;
       const live = actor.live;
@@ -591,9 +602,14 @@ export class TaskHub {
     for (const task of tasks) {
       if (task.kind === 'activity') {
         const resultId = activityResultId(actor.id, executionId, task.seq);
-        if (actor.inbox.some((m) => m._id === resultId)) continue;
+        if (this.runningActivities.has(resultId) || actor.inbox.some((m) => m._id === resultId)) continue;
         const group = task.group === undefined ? undefined : live.snapshot.groups.find((g) => g.id === task.group);
-        this.track(this.runActivity(actor.id, executionId, task, group?.expiredFailure));
+        this.runningActivities.add(resultId);
+        this.track(
+          this.runActivity(actor.id, executionId, task, group?.expiredFailure).finally(() =>
+            this.runningActivities.delete(resultId),
+          ),
+        );
       } else if (task.kind === 'timer') {
         this.armTimer(actor.id, executionId, task);
       }
@@ -691,7 +707,12 @@ export class TaskHub {
           id: `${instanceId}|${executionId}|${task.seq}|fired`,
           message: { kind: 'timerFired', executionId, seq: task.seq, fireAt },
         }).catch((error: unknown) => {
-          this.options.log('error', 'Recording a fired timer failed', { instanceId, error: String(error) });
+          // Lost, the firing would leave the instance waiting until the next restart: record it again.
+          this.options.log('warn', 'Recording a fired timer failed; retrying', { instanceId, error: String(error) });
+          const retry = setTimeout(() => {
+            if (!this.stopping) this.armTimer(instanceId, executionId, task);
+          }, hostRetryDelayMs);
+          retry.unref();
         }),
       );
     };
