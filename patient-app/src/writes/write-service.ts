@@ -16,6 +16,7 @@ import type { DurableClient } from 'durable-functions';
 import type { IdempotencyKeys } from '../data/idempotency-keys';
 import type { IdempotencyHasher } from '../security/idempotency';
 import type { AesGcmPayloadCipher } from '../security/payload-cipher';
+import { taskHubUnavailable } from './task-hub-unavailable';
 
 /** A write the HTTP layer validated and wants carried out. */
 export interface WriteRequest {
@@ -100,7 +101,7 @@ export class WriteService {
     } catch (error) {
       // Two repeats of a key whose first start was lost may both try to start it: one wins.
       if (request.idempotency && (await this.exists(client, operationId))) return { kind: 'repeat', operationId };
-      throw error;
+      throw taskHubUnavailable(error) ?? error;
     }
     return { kind: 'started', operationId };
   }
@@ -126,7 +127,7 @@ export class WriteService {
       status = await client.getStatus(operationId, { showInput: true });
     } catch (error) {
       if (error instanceof Error && /could not find any data/i.test(error.message)) return { state: 'unknown', operationId };
-      throw error;
+      throw taskHubUnavailable(error) ?? error;
     }
     const runtimeStatus: string = status.runtimeStatus;
     if (!isWriteInput(status.input)) return { state: 'unknown', operationId };

@@ -160,4 +160,31 @@ describe('the write path', () => {
     const later = answerFor(await writes.status(durable(), started.operationId));
     expect(later.status).toBe(201);
   });
+
+  describe('when the Durable host cannot serve the task hub (its storage failing)', () => {
+    // What the durable-functions client throws: a 5xx from the host, and a call that got no answer.
+    const hostFailure = new Error('The operation failed with an unexpected status code: 500. Details: {"error":{"code":"host_error","message":"The Durable engine could not serve the request."}}');
+    const noAnswer = Object.assign(new Error('read ECONNRESET'), { isAxiosError: true, code: 'ECONNRESET' });
+    const failing = (error: Error, calls: ('startNew' | 'getStatus')[]): DurableClient =>
+      ({
+        startNew: (name: string, options: { instanceId: string; input: unknown }) => (calls.includes('startNew') ? Promise.reject(error) : client.startNew(name, options)),
+        getStatus: (instanceId: string) => (calls.includes('getStatus') ? Promise.reject(error) : client.getStatus(instanceId)),
+      }) as unknown as DurableClient;
+
+    it.each([
+      ['a 5xx', hostFailure],
+      ['no answer', noAnswer],
+    ])('a write whose start got %s answers 503 orchestration_unavailable with Retry-After, not 500', async (label, error) => {
+      const refused = writes.start(failing(error, ['startNew', 'getStatus']), { kind: 'createPatient', document: ada, actor: { system: 't' }, idempotency: { key: `hub-down-${label}`, method: 'POST', route: '/api/patient', body: ada } });
+      await expect(refused).rejects.toMatchObject({ status: 503, code: 'orchestration_unavailable', headers: { 'Retry-After': expect.any(String) } });
+    });
+
+    it('a status that cannot be read answers 503, and an unknown failure stays a 500', async () => {
+      const started = await writes.start(durable(), { kind: 'createPatient', document: ada, actor: { system: 't' } });
+      if (started.kind !== 'started') throw new Error('expected a start');
+      await expect(writes.status(failing(hostFailure, ['getStatus']), started.operationId)).rejects.toMatchObject({ status: 503, code: 'orchestration_unavailable' });
+      const bug = new Error('The operation failed with an unexpected status code: 400. Details: {}');
+      await expect(writes.status(failing(bug, ['getStatus']), started.operationId)).rejects.toBe(bug);
+    });
+  });
 });
