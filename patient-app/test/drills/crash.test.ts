@@ -5,7 +5,9 @@
  * with an `Idempotency-Key`; at seeded-random moments the whole group is killed with SIGKILL and
  * started again with the same store, task hub, keys file and port. A client whose request died
  * with the process repeats it with the same key once the host answers again, as a real client
- * does; a 202 is followed through its operation link.
+ * does; a 202 is followed through its operation link. Every other kill comes after a seeded time,
+ * the others as a seeded n-th audit record reaches audit-app: inside a write, between an
+ * activity's side effect and the engine recording its result.
  *
  * Then count and compare: every write ended in a 201 (or a 503 whose change was undone), each key
  * made exactly one patient and one orchestration, the audit register holds each write's
@@ -21,6 +23,7 @@ import { createInterface } from 'node:readline';
 import { type Devhost, startDevhost, startStore, type Store } from '@patient-records/devhost';
 import { MongoClient } from 'mongodb';
 
+import { useAuditProxy } from '../support/audit-proxy';
 import { auditOutcomes, drillPatient, leaksInternals, seededRandom, settled, sleep, unfinishedInstances } from '../support/drills';
 import { type Answer, auditAppDir, patientAppDir } from '../support/stack';
 import { uniqueDatabaseName } from '../support/store';
@@ -52,6 +55,11 @@ let client: MongoClient | undefined;
 let audit: Devhost | undefined;
 let host: { child: ChildProcess; url: string } | undefined;
 const hostOutput: string[] = [];
+// patient-app reaches audit-app through a forwarding proxy, which tells the drill when records pass.
+const auditProxy = useAuditProxy(() => {
+  if (!audit) throw new Error('audit-app is not started');
+  return audit.url;
+});
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'patient-crash-'));
@@ -84,7 +92,7 @@ function startPatientApp(port: number): Promise<{ child: ChildProcess; url: stri
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       // The keys file lives under PATIENT_RECORDS_LOCAL_DIR (keys/patient-app.json): the same one at every start.
-      env: { ...process.env, PATIENT_RECORDS_LOCAL_DIR: dir, MONGODB_CONNECTION_STRING: store?.uri ?? '', AUDIT_API_URL: audit?.url ?? '', ...appSettings },
+      env: { ...process.env, PATIENT_RECORDS_LOCAL_DIR: dir, MONGODB_CONNECTION_STRING: store?.uri ?? '', AUDIT_API_URL: auditProxy.url(), ...appSettings },
     },
   );
   return new Promise((resolve, reject) => {
@@ -115,6 +123,25 @@ async function killGroup(child: ChildProcess): Promise<void> {
 }
 
 /** fetch's "the connection failed or died": a TypeError, but of another realm than jest's, so known by name. */
+/**
+ * Kills the host's group the moment the `count`-th audit record from now arrives, before it is
+ * forwarded: audit-app stores it, but the activity that sent it dies before the engine records its
+ * result. Resolves once the host is gone (killed after `withinMs` anyway, to stay bounded).
+ */
+async function killAtAuditRecord(child: ChildProcess, count: number, withinMs: number): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let left = count;
+  auditProxy.setRule(() => {
+    left -= 1;
+    if (left === 0 && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    return 'forward';
+  });
+  const timer = setTimeout(() => void killGroup(child), withinMs);
+  await exited;
+  clearTimeout(timer);
+  auditProxy.setRule(() => 'forward');
+}
+
 const isConnectionFailure = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as Error).name === 'TypeError' && /fetch failed/i.test((error as Error).message);
 
@@ -177,8 +204,10 @@ describe('drill: SIGKILL patient-app during a stream of writes', () => {
     let killing = true;
     const killer = (async () => {
       for (let k = 0; k < kills; k += 1) {
-        await sleep(rand.between(500, 3_000));
-        await killGroup(host.child);
+        if (k % 2 === 0) {
+          await sleep(rand.between(500, 3_000));
+          await killGroup(host.child);
+        } else await killAtAuditRecord(host.child, rand.between(1, 12), 20_000);
         killedAt.push(writes.length);
         host = await startPatientApp(port);
       }
@@ -197,17 +226,22 @@ describe('drill: SIGKILL patient-app during a stream of writes', () => {
     });
     await Promise.all([killer, ...stream]);
 
+    // Audit records sent again by an activity that a kill interrupted (audit-app answers the repeat from the first).
+    const sent = auditProxy.seen.map((record) => String(record['idempotencyKey']));
+    const resent = sent.length - new Set(sent).size;
     const statuses = new Map<number, number>();
     for (const item of writes) statuses.set(item.final?.status ?? 0, (statuses.get(item.final?.status ?? 0) ?? 0) + 1);
     console.info(
       `[crash] ${writes.length} writes by ${clients} clients, ${kills} kills (after writes ${killedAt.join(', ')}); ` +
-        `final answers ${JSON.stringify(Object.fromEntries(statuses))}; writes repeated after a kill: ${writes.filter((w) => w.repeats > 0).length}`,
+        `final answers ${JSON.stringify(Object.fromEntries(statuses))}; writes repeated after a kill: ${writes.filter((w) => w.repeats > 0).length}; audit records re-sent: ${resent}`,
     );
 
     // Every write ended in a clear answer: created, or refused with a clear 503 after its undo.
     expect(writes.filter((w) => w.final?.status !== 201 && w.final?.status !== 503).map((w) => ({ n: w.n, status: w.final?.status, body: w.final?.body as unknown }))).toEqual([]);
     for (const item of writes) expect(leaksInternals(JSON.stringify(item.final?.body))).toBe(false);
+    // The drill reached what it is for: requests died with the host, and activities ran again.
     expect(writes.filter((w) => w.repeats > 0).length).toBeGreaterThan(0);
+    expect(resent).toBeGreaterThan(0);
 
     // Count and compare with the patient store.
     const db = client!.db(names.patients);

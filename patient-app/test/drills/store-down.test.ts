@@ -22,12 +22,22 @@ const storeProxy = useStoreProxy(() => {
   if (!holder.stack) throw new Error('no stack');
   return holder.stack.store().uri;
 });
-const stack = useStack({ patientMongoUri: (storeUri) => storeProxy.uri(storeUri), patientEnv: { WRITE_WAIT_TIMEOUT_MS: '2000' } });
+// A second proxy in front of the task hub, for the blip drill.
+const hubProxy = useStoreProxy(() => {
+  if (!holder.stack) throw new Error('no stack');
+  return holder.stack.store().uri;
+});
+const stack = useStack({
+  patientMongoUri: (storeUri) => storeProxy.uri(storeUri),
+  taskHubMongoUri: (storeUri) => hubProxy.uri(storeUri),
+  patientEnv: { WRITE_WAIT_TIMEOUT_MS: '2000' },
+});
 holder.stack = stack;
 const rand = seededRandom('store-down');
 
 afterAll(() => {
   storeProxy.restore();
+  hubProxy.restore();
 });
 
 interface Request {
@@ -156,6 +166,56 @@ describe('drill: the patient store unavailable under load', () => {
     for (const r of creates.filter((x) => x.final?.status === 503 && x.final.body.error.code === 'dependency_unavailable')) {
       expect(await auditOutcomes(stack.auditDb(), String(r.final?.body.error.details.operationId))).not.toContain('succeeded');
     }
+    expect(await unfinishedInstances(stack.taskHubDb(), stack.patients().hubName)).toEqual([]);
+  });
+
+  it('rides out a blip of the task hub store: writes complete once, or answer 503 and complete once when repeated', async () => {
+    const live = stack.patientDb().collection<{ _id: string }>('patients');
+    const liveBefore = new Set((await live.find({ deleted: false }).toArray()).map((p) => p._id));
+    const blip = rand.between(1_000, 3_000);
+    const writes: Request[] = [];
+    const done: Promise<void>[] = [];
+    let restoredAt = 0;
+    const blipDone = (async () => {
+      await sleep(1_500);
+      hubProxy.cut();
+      await sleep(blip);
+      hubProxy.restore();
+      restoredAt = Date.now();
+    })();
+    for (let n = 0; n < 60 && (restoredAt === 0 || Date.now() - restoredAt < 2_000); n += 1) {
+      const write: Request = { n, kind: 'create', duringCut: hubProxy.isCut, startedAt: Date.now(), key: `drill-hub-${rand.seed}-${n}`, body: drillPatient('hub', n) };
+      writes.push(write);
+      done.push(
+        (async () => {
+          write.final = await follow(await call(stack, 'POST', '/api/patient', { body: write.body, headers: { 'idempotency-key': write.key! } }));
+        })(),
+      );
+      await sleep(rand.between(200, 400));
+    }
+    await blipDone;
+    await Promise.all(done);
+    const tally = new Map<string, number>();
+    for (const w of writes) {
+      const entry = `${w.duringCut ? '(cut) ' : ''}${w.final?.status ?? 0}${w.final?.status === 503 ? ` ${String(w.final.body.error.code)}` : ''}`;
+      tally.set(entry, (tally.get(entry) ?? 0) + 1);
+    }
+    console.info(`[store-down] task hub blip: ${writes.length} writes, hub cut for ${blip} ms; answers ${JSON.stringify(Object.fromEntries([...tally].sort()))}`);
+
+    expect(writes.filter((w) => w.final?.status !== 201 && w.final?.status !== 503).map((w) => ({ n: w.n, status: w.final?.status, body: w.final?.body as unknown }))).toEqual([]);
+    for (const w of writes) {
+      expect(leaksInternals(JSON.stringify(w.final?.body ?? ''))).toBe(false);
+      if (w.final?.status === 503) expect(w.final.headers.get('retry-after')).toBeTruthy();
+    }
+    // Repeated with the same key once the hub is back, every 503'd write completes.
+    for (const w of writes.filter((x) => x.final?.status === 503)) {
+      w.repeat = await follow(await call(stack, 'POST', '/api/patient', { body: w.body, headers: { 'idempotency-key': w.key! } }));
+      expect({ n: w.n, status: w.repeat.status }).toEqual({ n: w.n, status: 201 });
+    }
+    const answered = writes.map((w) => w.repeat ?? w.final).filter((a): a is Answer => a?.status === 201);
+    const added = (await live.find({ deleted: false }).toArray()).map((p) => p._id).filter((id) => !liveBefore.has(id));
+    expect(added.sort()).toEqual(answered.map((a) => String(a.body.id)).sort());
+    for (const answer of answered) expect(await auditOutcomes(stack.auditDb(), answer.headers.get('x-operation-id')!)).toEqual(['attempted', 'succeeded']);
     expect(await unfinishedInstances(stack.taskHubDb(), stack.patients().hubName)).toEqual([]);
   });
 });

@@ -18,6 +18,8 @@ export interface StackOptions {
   auditApiUrl?: () => string;
   /** The connection string patient-app's own client uses, given the store's (e.g. a proxy in front of it); the Durable engine keeps the store's. */
   patientMongoUri?: (storeUri: string) => string;
+  /** The connection string patient-app's Durable engine (its task hub) uses, given the store's (e.g. a proxy in front of it). */
+  taskHubMongoUri?: (storeUri: string) => string;
 }
 
 /** The local stack of one test file: one embedded store, audit-app and patient-app under two devhosts. */
@@ -76,7 +78,7 @@ export function useStack(options: StackOptions = {}): Stack {
     patients = await startDevhost({
       appDir: patientAppDir,
       port: 0,
-      mongoUri: store.uri,
+      mongoUri: options.taskHubMongoUri?.(store.uri) ?? store.uri,
       databaseName: names.hub,
       keysFile: path.join(dir, 'patient-keys.json'),
       hostKeys: { consumer: patientKey },
