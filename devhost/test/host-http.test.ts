@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies from the wire */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 
 import { fixturesDir, useDevhost, useTempDir, writeHostJson } from './support/devhost';
@@ -107,6 +108,26 @@ describe('routing', () => {
     expect(body).toEqual({ body: '{"a": 1}', contentType: 'application/json', query: { x: '1' } });
     expect(headers.get('x-echo-method')).toBe('POST');
     expect(headers.get('set-cookie')).toBe('session=abc; Path=/; HttpOnly');
+  });
+
+  it('passes every occurrence of a repeated header, joined, as the Functions host does', async () => {
+    // Node's server keeps only the first Content-Type; the app must see the second too, to refuse it.
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = http.request(
+        `${host().url}/v1/echo`,
+        { method: 'POST', headers: { 'content-type': ['application/json', 'text/plain'], 'x-functions-key': host().keys().hostKeys.default! } },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        },
+      );
+      request.on('error', reject);
+      request.end('{}');
+    });
+    expect(answer.status).toBe(201);
+    expect(JSON.parse(answer.text)).toMatchObject({ contentType: 'application/json, text/plain' });
   });
 });
 

@@ -78,11 +78,16 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/**
+ * Request headers as the worker sees them: one value per name, every occurrence of a repeated header
+ * joined, as the Functions host does. (`req.headers` keeps only the first Content-Type, Authorization,
+ * If-Modified-Since and a few more, which would hide a duplicate from the app.)
+ */
 function flatHeaders(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values === undefined) continue;
+    headers[name] = values.join(name === 'cookie' ? '; ' : ', ');
   }
   return headers;
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
 import type { HttpRequest } from '@azure/functions';
-import { BadRequestError, NotFoundError, queryToObject, validOrThrow } from '@patient-records/platform';
+import { BadRequestError, NotFoundError, queryOf, queryToObject, validOrThrow } from '@patient-records/platform';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
@@ -22,14 +22,15 @@ export const maxWriteBodyBytes = 64 * 1024;
 /** Search criteria are small. */
 export const maxSearchBodyBytes = 8 * 1024;
 
-const idempotencyKeyPattern = /^[\x21-\x7e]{1,128}$/;
+// Printable ASCII but the comma: a header sent twice reaches the app as one value joined by commas.
+const idempotencyKeyPattern = /^[\x21-\x2b\x2d-\x7e]{1,128}$/;
 
-/** The `Idempotency-Key` header: printable ASCII, 1–128 characters. */
+/** The `Idempotency-Key` header: printable ASCII except the comma, 1–128 characters. */
 export function idempotencyKeyOf(request: HttpRequest): string | undefined {
   const key = request.headers.get('idempotency-key');
   if (key === null) return undefined;
   if (!idempotencyKeyPattern.test(key)) {
-    throw new BadRequestError('Idempotency-Key must be 1 to 128 printable ASCII characters.', { code: 'invalid_idempotency_key' });
+    throw new BadRequestError('Idempotency-Key must be 1 to 128 printable ASCII characters, without commas (send it once).', { code: 'invalid_idempotency_key' });
   }
   return key;
 }
@@ -53,7 +54,7 @@ export class PageQuery {
 }
 
 export async function pageQueryOf(request: HttpRequest): Promise<{ pageSize: number; continuationToken?: string }> {
-  const query = await validOrThrow(PageQuery, queryToObject(request.query));
+  const query = await validOrThrow(PageQuery, queryToObject(queryOf(request)));
   return {
     pageSize: query.pageSize ?? defaultPageSize,
     ...(query.continuationToken !== undefined ? { continuationToken: query.continuationToken } : {}),

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
-import { IsIn, IsOptional, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { IsOptionalNotNull } from '@patient-records/platform';
+import { IsIn, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
 
 /** The seed's gender values, kept so its API consumers can move over. */
 export const genders = ['male', 'female', 'other', 'unknown'] as const;
@@ -16,7 +17,7 @@ export const partialDatePattern = /^(?!0000)\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]
  * (its Joi schema), so every request the seed accepted is still accepted.
  */
 export class PatientDto {
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUUID('all', { message: 'id must be a UUID' })
   id?: string;
 
@@ -24,12 +25,12 @@ export class PatientDto {
   @Length(1, 64)
   firstName!: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   lastName?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(128)
   fullName?: string;
@@ -45,17 +46,17 @@ export class PatientDto {
   @Length(4, 4, { message: 'postCode must be exactly 4 characters' })
   postCode!: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   insuranceNumber?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   preferredContactNumber?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString({ message: 'lastUpdated must be an ISO 8601 date-time string' })
   lastUpdated?: string;
 }

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 
-import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsOptionalNotNull } from '@patient-records/platform';
+import { IsIn, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 
+import { IsStorableIsoDate } from './iso-date';
 import { type Gender, genders } from './patient';
 
 /**
@@ -11,48 +13,48 @@ import { type Gender, genders } from './patient';
  * (paged). Paging is in the query string (`pageSize`, `continuationToken`), not in the criteria.
  */
 export class PatientSearchDto {
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUUID('all', { message: 'id must be a UUID' })
   id?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   firstName?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   lastName?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(128)
   fullName?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(genders, { message: `gender must be one of: ${genders.join(', ')}` })
   gender?: Gender;
 
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'dateOfBirthFrom must be an ISO 8601 date (YYYY-MM-DD)' })
+  @IsOptionalNotNull()
+  @IsStorableIsoDate({ message: 'dateOfBirthFrom must be an ISO 8601 date (YYYY-MM-DD)' })
   dateOfBirthFrom?: string;
 
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'dateOfBirthTo must be an ISO 8601 date (YYYY-MM-DD)' })
+  @IsOptionalNotNull()
+  @IsStorableIsoDate({ message: 'dateOfBirthTo must be an ISO 8601 date (YYYY-MM-DD)' })
   dateOfBirthTo?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(4, 4, { message: 'postCode must be exactly 4 characters' })
   postCode?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   insuranceNumber?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   preferredContactNumber?: string;

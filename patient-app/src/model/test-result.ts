@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 
+import { IsOptionalNotNull } from '@patient-records/platform';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
+
+import { IsStorableIsoDate } from './iso-date';
 
 /** One observation of a test result (the seed's fields; `issued` is an ISO 8601 date-time). */
 export class ObservationDto {
@@ -21,7 +24,7 @@ export class ObservationDto {
   @Length(1, 256)
   interpretation!: string;
 
-  @IsISO8601({ strict: true }, { message: 'issued must be an ISO 8601 date-time' })
+  @IsStorableIsoDate({ message: 'issued must be an ISO 8601 date-time' })
   issued!: string;
 
   @IsString()
@@ -38,11 +41,11 @@ export const maxObservations = 200;
  * server and are refused on create.
  */
 export class TestResultDto {
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUUID('all', { message: 'id must be a UUID' })
   id?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUUID('all', { message: 'patientId must be a UUID' })
   patientId?: string;
 
@@ -56,11 +59,13 @@ export class TestResultDto {
 
   @IsArray()
   @ArrayMaxSize(maxObservations)
+  // ValidateNested alone passes an array nested in the array (it validates that array's elements).
+  @IsObject({ each: true, message: 'each of observations must be an object' })
   @ValidateNested({ each: true })
   @Type(() => ObservationDto)
   observations!: ObservationDto[];
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   lastUpdated?: string;
 }

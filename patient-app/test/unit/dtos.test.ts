@@ -59,6 +59,13 @@ describe('PatientDto', () => {
     const result = await validateBody(PatientDto, { ...validPatient, firstName: 'x'.repeat(65), postCode: 2000, insuranceNumber: 7 });
     expect(fields(result)).toEqual(['firstName', 'insuranceNumber', 'postCode']);
   });
+
+  it('refuses null for an optional field (it would be stored as null) and accepts the field left out', async () => {
+    const result = await validateBody(PatientDto, { ...validPatient, lastName: null, fullName: null, id: null, lastUpdated: null });
+    expect(fields(result)).toEqual(['fullName', 'id', 'lastName', 'lastUpdated']);
+    const { lastName: _left, ...withoutLastName } = validPatient;
+    expect((await validateBody(PatientDto, withoutLastName)).ok).toBe(true);
+  });
 });
 
 describe('TestResultDto', () => {
@@ -73,6 +80,23 @@ describe('TestResultDto', () => {
       observations: [{ ...validTest.observations[0], issued: 'yesterday', extra: 1 }],
     });
     expect(fields(result)).toEqual(['observations[0].extra', 'observations[0].issued']);
+  });
+
+  it.each(['2009-W21-4', '2009-123', '20090519', '2009-05-19T14.5Z'])('refuses issued %s, ISO 8601 that Date cannot read', async (issued) => {
+    const result = await validateBody(TestResultDto, { ...validTest, observations: [{ ...validTest.observations[0], issued }] });
+    expect(fields(result)).toEqual(['observations[0].issued']);
+  });
+
+  it('refuses an array nested in observations, which ValidateNested alone lets through', async () => {
+    for (const nested of [[], [validTest.observations[0]]]) {
+      const result = await validateBody(TestResultDto, { ...validTest, observations: [validTest.observations[0], nested] });
+      expect(fields(result)).toEqual(['observations']);
+    }
+  });
+
+  it('refuses null for optional fields', async () => {
+    const result = await validateBody(TestResultDto, { ...validTest, patientId: null, id: null });
+    expect(fields(result)).toEqual(['id', 'patientId']);
   });
 
   it('requires observations to be an array', async () => {
@@ -100,5 +124,10 @@ describe('PatientSearchDto', () => {
   it('refuses unknown criteria and bad dates', async () => {
     const result = await validateBody(PatientSearchDto, { nickname: 'a', dateOfBirthFrom: 'last year' });
     expect(fields(result)).toEqual(['dateOfBirthFrom', 'nickname']);
+  });
+
+  it('refuses date bounds in ISO 8601 forms Date cannot read (they became 1970 in the query) and null criteria', async () => {
+    const result = await validateBody(PatientSearchDto, { dateOfBirthFrom: '2009-W21-4', dateOfBirthTo: '2009-123', lastName: null });
+    expect(fields(result)).toEqual(['dateOfBirthFrom', 'dateOfBirthTo', 'lastName']);
   });
 });

@@ -11,13 +11,18 @@ export interface ReadJsonOptions {
 }
 
 // Keys that would change an object's prototype when copied onto a class instance.
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+// A UTF-16 surrogate not paired with its other half: JSON's `\ud800` escape makes one, UTF-8 cannot
+// carry it, so the stores and every encoder on the way would silently turn it into U+FFFD.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Reads a JSON request body, checking in this order: declared size (`413`), content type (`415`),
  * actual size while reading (`413`, never buffering more than the limit), an empty body (`400
  * body_required`), then UTF-8 and JSON syntax (`400 invalid_json`). Keys that could swap an object's
- * prototype (`__proto__`, `constructor`, `prototype`) are refused, so later copying is safe.
+ * prototype (`__proto__`, `constructor`, `prototype`) are refused, so later copying is safe, and so
+ * are strings and keys with a lone surrogate (`"\ud800"`), which could not be stored as sent.
  */
 export async function readJsonBody(request: HttpRequest, options: ReadJsonOptions = {}): Promise<unknown> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -39,11 +44,15 @@ export async function readJsonBody(request: HttpRequest, options: ReadJsonOption
   try {
     return JSON.parse(text, (key, value: unknown) => {
       if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(key);
+      if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new LoneSurrogateError();
       return value;
     });
   } catch (error) {
     if (error instanceof ForbiddenKeyError) {
       throw new BadRequestError(`The request body must not contain the key "${error.key}".`, { code: 'invalid_json' });
+    }
+    if (error instanceof LoneSurrogateError) {
+      throw new BadRequestError('The request body has a string with an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair).', { code: 'invalid_json' });
     }
     throw new BadRequestError('The request body is not valid JSON.', { code: 'invalid_json' });
   }
@@ -60,6 +69,8 @@ class ForbiddenKeyError extends Error {
     super(key);
   }
 }
+
+class LoneSurrogateError extends Error {}
 
 async function readLimited(request: HttpRequest, maxBytes: number): Promise<Uint8Array> {
   const body = request.body;

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 
+import type { HttpRequest } from '@azure/functions';
 import type { ClassConstructor } from 'class-transformer';
 import { plainToInstance } from 'class-transformer';
-import { validate, type ValidationError as ClassValidationError, type ValidatorOptions } from 'class-validator';
+import { validate, ValidateIf, type ValidationError as ClassValidationError, type ValidatorOptions } from 'class-validator';
 
+import { FORBIDDEN_KEYS } from './body';
 import { type FieldError, ValidationError } from './errors';
 
 /** The outcome of validating input against a DTO class: the typed instance, or every failing field. */
@@ -38,17 +40,40 @@ export async function validOrThrow<T extends object>(type: ClassConstructor<T>, 
   return result.value;
 }
 
+/**
+ * A field that may be left out, but is validated like any other when present, `null` included.
+ * class-validator's `IsOptional` skips `null` too, so a `"lastName": null` would pass `IsString` and
+ * reach the store as `null`; a DTO field that means "a string or nothing" uses this instead.
+ */
+export function IsOptionalNotNull(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
+
 /** The query parameter that carries a Functions key (`?code=`); the host checks it, not the handler. */
 export const FUNCTION_KEY_QUERY_PARAMETER = 'code';
+
+/**
+ * The query string exactly as the caller sent it, from the request's URL. `request.query` is built
+ * from the host's name-to-value map, which joins a repeated parameter into one comma-separated value
+ * and loses a parameter named `__proto__` (assigned onto a plain object), so a check on it could not
+ * see either.
+ */
+export function queryOf(request: HttpRequest): URLSearchParams {
+  return new URL(request.url).searchParams;
+}
 
 /**
  * Query parameters as a plain object for `validateInput`. A parameter given more than once becomes an
  * array, so a DTO expecting a string reports it instead of silently using the first value. The
  * Functions key parameter (`code`) is left out: it is the host's, and unknown-field checks must not
- * refuse a caller who authenticates that way.
+ * refuse a caller who authenticates that way. A parameter named like a prototype key (`__proto__`,
+ * `constructor`, `prototype`) is refused as an unknown field: assigned to an object it would be
+ * dropped silently or swap the object's prototype, so the DTO would never see it.
  */
 export function queryToObject(query: URLSearchParams): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
+  const refused = [...new Set(query.keys())].filter((key) => FORBIDDEN_KEYS.has(key));
+  if (refused.length > 0) throw new ValidationError(refused.map((field) => ({ field, messages: [`property ${field} should not exist`] })));
   for (const key of new Set(query.keys())) {
     if (key === FUNCTION_KEY_QUERY_PARAMETER) continue;
     const values = query.getAll(key);

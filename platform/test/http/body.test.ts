@@ -72,6 +72,18 @@ describe('readJsonBody', () => {
     await expect(readJsonBody(request)).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
   });
 
+  it.each(['"\\ud800"', '"a\\udc00b"', '"\\udc00\\ud800"', '{"\\ud83d":1}', '["ok",{"b":"\\udfff"}]'])(
+    'refuses a lone surrogate escape, in a value or a key at any depth: %s',
+    async (value) => {
+      // UTF-8 cannot carry one: the store and the payload cipher would turn it into U+FFFD.
+      await expect(readJsonBody(post(`{"a":${value}}`))).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
+    },
+  );
+
+  it('accepts a surrogate pair escape (an emoji) and keeps it', async () => {
+    await expect(readJsonBody(post('{"a":"\\ud83d\\ude00 \\u00e9"}'))).resolves.toEqual({ a: '\u{1F600} é' });
+  });
+
   it.each(['__proto__', 'constructor', 'prototype'])('refuses the prototype-changing key %s at any depth', async (key) => {
     await expect(readJsonBody(post(`{"a":{"${key}":{"polluted":true}}}`))).rejects.toMatchObject({ status: 400, code: 'invalid_json' });
   });

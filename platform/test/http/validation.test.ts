@@ -1,7 +1,8 @@
+import { HttpRequest } from '@azure/functions';
 import { Type } from 'class-transformer';
 import { IsArray, IsInt, IsOptional, IsString, MaxLength, Min, ValidateNested } from 'class-validator';
 
-import { queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
+import { IsOptionalNotNull, queryOf, queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
 
 class Item {
   @IsString()
@@ -111,5 +112,42 @@ describe('queryToObject', () => {
 
   it('leaves out the Functions key parameter, which the host checks', () => {
     expect(queryToObject(new URLSearchParams('a=1&code=secret-key'))).toEqual({ a: '1' });
+  });
+
+  it.each(['__proto__=x', '__proto__=a&__proto__=b', 'constructor=x', 'prototype=1'])('refuses a prototype key as an unknown field: %s', (query) => {
+    const name = query.split('=')[0]!;
+    const error = (() => {
+      try {
+        return queryToObject(new URLSearchParams(query));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ status: 400, details: [{ field: name }] });
+  });
+});
+
+describe('queryOf', () => {
+  it('reads the query from the URL, so repeated and __proto__ parameters survive the host map', () => {
+    // The host map joins repeats ("1,2") and drops __proto__; the URL keeps what the caller sent.
+    const request = new HttpRequest({ method: 'GET', url: 'http://localhost/api/x?a=1&a=2&__proto__=p', query: { a: '1,2' } });
+    expect(request.query.getAll('a')).toEqual(['1,2']);
+    expect(queryOf(request).getAll('a')).toEqual(['1', '2']);
+    expect(queryOf(request).get('__proto__')).toBe('p');
+  });
+});
+
+describe('IsOptionalNotNull', () => {
+  class Named {
+    @IsOptionalNotNull()
+    @IsString()
+    nickname?: string;
+  }
+
+  it('lets a field be left out, but validates null like any other value', async () => {
+    expect((await validateInput(Named, {})).ok).toBe(true);
+    expect((await validateInput(Named, { nickname: 'x' })).ok).toBe(true);
+    expect(await validateInput(Named, { nickname: null })).toEqual({ ok: false, errors: [{ field: 'nickname', messages: ['nickname must be a string'] }] });
   });
 });
