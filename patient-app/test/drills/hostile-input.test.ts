@@ -862,9 +862,31 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
     expect(await runCorpus('oversize, lying lengths, chunked', cases)).toEqual([]);
   });
 
-  it('wrong, missing and duplicate Content-Type, and bad or duplicate Idempotency-Key: 415 or 400', async () => {
+  it('wrong, missing and duplicate Content-Type, bad or duplicate Idempotency-Key, a missing or doubled function key: 415, 400 or 401', async () => {
     const cases = forEachBodyRoute((route) => {
       const text = JSON.stringify(route.valid);
+      const unkeyed = (headers: [string, string][]): Buffer =>
+        rawRequest(
+          route.method,
+          route.path(),
+          [
+            ['Content-Type', 'application/json'],
+            ['Content-Length', String(Buffer.byteLength(text))],
+            ['Connection', 'close'],
+            ...headers,
+          ],
+          text,
+        );
+      // The host refuses these before the app runs: its bodiless 401.
+      const functionKeyCases: HostileCase[] = [
+        { name: 'no function key', request: unkeyed([]), status: 401, transportLevel: true },
+        {
+          name: 'the function key twice',
+          request: unkeyed([keyHeader(), keyHeader()]),
+          status: 401,
+          transportLevel: true,
+        },
+      ];
       const send = (headers: [string, string][], body: string = text): Buffer =>
         rawRequest(
           route.method,
@@ -906,7 +928,7 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
           status: 415,
         },
       ];
-      if (route.name === 'search') return typeCases;
+      if (route.name === 'search') return [...functionKeyCases, ...typeCases];
       const json: [string, string] = ['Content-Type', 'application/json'];
       const keyCases: HostileCase[] = ['', ' ', 'a b', 'k'.repeat(129), 'ключ', 'tab\there'].map((key) => ({
         name: `Idempotency-Key ${JSON.stringify(key.slice(0, 20))}`,
@@ -928,9 +950,9 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
           code: 'invalid_idempotency_key',
         },
       );
-      return [...typeCases, ...keyCases];
+      return [...functionKeyCases, ...typeCases, ...keyCases];
     });
-    expect(await runCorpus('content types, idempotency keys', cases)).toEqual([]);
+    expect(await runCorpus('content types, idempotency and function keys', cases)).toEqual([]);
   });
 
   it('bad ids in the path: 404 (or 400 for invalid percent-encoding), on every route with an id', async () => {
