@@ -54,6 +54,10 @@ let store: Store | undefined;
 let client: MongoClient | undefined;
 let audit: Devhost | undefined;
 let host: { child: ChildProcess; url: string } | undefined;
+/** Every host started, so that afterAll can kill whatever still runs, even after a failure mid-restart. */
+const started: ChildProcess[] = [];
+/** Set by afterAll: no host starts any more, and the clients stop (a failed run must not keep them writing). */
+let closing = false;
 const hostOutput: string[] = [];
 // patient-app reaches audit-app through a forwarding proxy, which tells the drill when records pass.
 const auditProxy = useAuditProxy(() => {
@@ -76,7 +80,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (host) await killGroup(host.child);
+  closing = true;
+  for (const child of started) await killGroup(child);
   await audit?.stop();
   await client?.close();
   await store?.stop();
@@ -85,6 +90,7 @@ afterAll(async () => {
 
 /** Starts patient-app under the devhost CLI, in a process group of its own; resolves once it serves. */
 function startPatientApp(port: number): Promise<{ child: ChildProcess; url: string }> {
+  if (closing) return Promise.reject(new Error('the drill is over'));
   const child = spawn(
     process.execPath,
     [devhostCli, '--app', patientAppDir, '--port', String(port), '--key', masterKey, '--mongo-uri', store?.uri ?? '', '--hub', hubName],
@@ -95,6 +101,7 @@ function startPatientApp(port: number): Promise<{ child: ChildProcess; url: stri
       env: { ...process.env, PATIENT_RECORDS_LOCAL_DIR: dir, MONGODB_CONNECTION_STRING: store?.uri ?? '', AUDIT_API_URL: auditProxy.url(), ...appSettings },
     },
   );
+  started.push(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`patient-app did not start:\n${hostOutput.slice(-30).join('\n')}`)), 30_000);
     const onLine = (line: string): void => {
@@ -122,7 +129,6 @@ async function killGroup(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** fetch's "the connection failed or died": a TypeError, but of another realm than jest's, so known by name. */
 /**
  * Kills the host's group the moment the `count`-th audit record from now arrives, before it is
  * forwarded: audit-app stores it, but the activity that sent it dies before the engine records its
@@ -142,8 +148,12 @@ async function killAtAuditRecord(child: ChildProcess, count: number, withinMs: n
   auditProxy.setRule(() => 'forward');
 }
 
+/**
+ * fetch's "the connection failed" ("fetch failed") or "died while the body was read" ("terminated"):
+ * TypeErrors, but of another realm than jest's, so known by name.
+ */
 const isConnectionFailure = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as Error).name === 'TypeError' && /fetch failed/i.test((error as Error).message);
+  typeof error === 'object' && error !== null && (error as Error).name === 'TypeError' && /fetch failed|terminated/i.test((error as Error).message);
 
 async function request(method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const init: RequestInit = { method, headers: { 'x-functions-key': consumerKey, ...headers } };
@@ -174,7 +184,7 @@ interface Write {
 /** One client's write: POST, follow a 202; whenever the host dies under it, repeat with the same key once it answers again. */
 async function write(item: Write): Promise<void> {
   const deadline = Date.now() + 75_000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !closing) {
     try {
       const first = await request('POST', '/api/patient', item.body, { 'idempotency-key': item.key });
       item.final = await settled((location) => request('GET', location), first, deadline - Date.now());
@@ -215,7 +225,7 @@ describe('drill: SIGKILL patient-app during a stream of writes', () => {
     })();
     const stream = Array.from({ length: clients }, async (_, c) => {
       // Each client writes until the kills are over, then a few more; bounded either way.
-      for (let i = 0, tail = 0; i < 40 && tail < 3; i += 1) {
+      for (let i = 0, tail = 0; i < 40 && tail < 3 && !closing; i += 1) {
         if (!killing) tail += 1;
         const n = writes.length;
         const item: Write = { n, key: `drill-crash-${rand.seed}-${c}-${i}`, body: drillPatient('crash', n), repeats: 0 };
