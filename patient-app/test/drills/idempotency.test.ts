@@ -179,6 +179,25 @@ describe(`the same Idempotency-Key sent ${concurrency} times at once`, () => {
     expect(listed.body).toEqual([first.body]);
   });
 
+  it('deletes a patient once with If-Match; every answer is the same 204', async () => {
+    const created = await call(stack, 'POST', '/api/patient', { body: patient });
+    const before = await counts();
+    const key = `drill-delete-${randomUUID()}`;
+    const url = `/api/patient/${created.body.id}`;
+    const answers = await burst(concurrency, () =>
+      call(stack, 'DELETE', url, { headers: { 'idempotency-key': key, 'if-match': '"1"' } }),
+    );
+    expectOneAnswer(answers, 204);
+    await expectOneWrite(answers[0]!.headers.get('x-operation-id')!);
+    expect(await counts()).toEqual({
+      ...before,
+      versions: before.versions + 1,
+      instances: before.instances + 1,
+      audits: before.audits + 2,
+    });
+    expect((await call(stack, 'GET', url)).status).toBe(404);
+  });
+
   it('lets one of two bodies racing for a key win it: its copies answer 201, the others 422, one patient is written', async () => {
     const before = await counts();
     const key = `drill-race-${randomUUID()}`;
