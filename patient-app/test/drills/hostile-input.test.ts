@@ -11,13 +11,17 @@
  * Generated cases use fast-check with a fixed seed, printed at the start: DRILL_SEED overrides it,
  * DRILL_RUNS the number of generated requests per property (default 150).
  */
+import { randomUUID } from 'node:crypto';
+
 import fc from 'fast-check';
 
 import { genders, partialDatePattern } from '../../src/model';
 import { chunked, type RawExchange, rawHttp, rawRequest, type RawResponse } from '../support/raw-http';
 import { type Answer, call, useStack } from '../support/stack';
+import { installSupportKey } from '../support/support-key';
 
-const stack = useStack();
+const supportKey = `support-drill-${randomUUID()}`;
+const stack = useStack({ patientEnv: { SUPPORT_API_KEY: supportKey } });
 const seed = Number(process.env['DRILL_SEED'] ?? 20_261_202);
 const numRuns = Number(process.env['DRILL_RUNS'] ?? 150);
 
@@ -40,7 +44,7 @@ const observation = {
 };
 const testResult = { performer: 'Southern Lab', orderReference: 'ORD-9001', observations: [observation] };
 
-const fixture = { patientId: '', searchToken: '', listToken: '' };
+const fixture = { patientId: '', operationId: '', searchToken: '', listToken: '' };
 
 /** A route that takes a JSON body, with a body it accepts. */
 interface BodyRoute {
@@ -440,9 +444,11 @@ let before: Record<string, number>;
 
 beforeAll(async () => {
   console.info(`hostile-input drill: fast-check seed ${seed} (DRILL_SEED), ${numRuns} runs per property (DRILL_RUNS)`);
+  await installSupportKey(stack, supportKey);
   const created = await call(stack, 'POST', '/api/patient', { body: patient });
   expect(created.status).toBe(201);
   fixture.patientId = created.body.id;
+  fixture.operationId = created.headers.get('x-operation-id') ?? '';
   // A second patient and two test results, so that search and the test list have a next page (paging tokens).
   expect((await call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Beatrix' } })).status).toBe(201);
   for (let i = 0; i < 2; i += 1)
@@ -1008,6 +1014,113 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
       status: 400,
     });
     expect(await runCorpus('bad ids in the path', cases)).toEqual([]);
+  });
+
+  it('support actions (restart, terminate, purge) with hostile bodies, headers, ids and queries: 4xx, nothing purged or restarted', async () => {
+    // The target is a finished write: a purge the drill let through would remove its instance.
+    const op = fixture.operationId;
+    const actions = [
+      `/api/support/writes/${op}/restart`,
+      `/api/support/writes/${op}/terminate`,
+      `/api/support/writes/${op}/purge`,
+      '/api/support/writes/purge?status=completed',
+    ];
+    const send = (
+      path: string,
+      body: string,
+      extra: [string, string][] = [
+        ['Content-Type', 'application/json'],
+        ['x-caller-user', 'drill.tester'],
+      ],
+    ): Buffer =>
+      rawRequest(
+        'POST',
+        path,
+        [
+          ['x-functions-key', supportKey],
+          ['Content-Length', String(Buffer.byteLength(body))],
+          ['Connection', 'close'],
+          ...extra,
+        ],
+        body,
+      );
+    const bodies = [
+      '',
+      '{',
+      'null',
+      '[]',
+      '"a reason"',
+      '{"reason":null}',
+      '{"reason":5}',
+      '{"reason":"ok"}',
+      `{"reason":"${'x'.repeat(300)}"}`,
+      '{"reason":"two\nlines"}',
+      '{"reason":"\\ud800 why"}',
+      '{"reason":{"$gt":""}}',
+      '{"__proto__":{"reason":"polluted"},"reason":"x"}',
+      `{"reason":"${'y'.repeat(5000)}"}`,
+    ];
+    const cases: HostileCase[] = actions.flatMap((path) => [
+      ...bodies.map((body) => ({
+        name: `${path.split('/').slice(-1)[0]} ${body.slice(0, 30)}`,
+        request: send(path, body),
+      })),
+      {
+        name: `${path} without x-caller-user`,
+        request: send(path, '{"reason":"a good reason"}', [['Content-Type', 'application/json']]),
+        status: 400,
+        code: 'support_user_required',
+      },
+      {
+        name: `${path} as text/plain`,
+        request: send(path, '{"reason":"a good reason"}', [
+          ['Content-Type', 'text/plain'],
+          ['x-caller-user', 'drill.tester'],
+        ]),
+        status: 415,
+      },
+    ]);
+    for (const id of ['%24where', 'a'.repeat(200), '-leading-dash', '%00']) {
+      cases.push({
+        name: `restart ${id.slice(0, 20)}`,
+        request: send(`/api/support/writes/${id}/restart`, '{"reason":"a good reason"}'),
+        status: 404,
+      });
+    }
+    for (const query of [
+      'pageSize=0',
+      'pageSize=201',
+      'from=yesterday',
+      'from=2020-01-01T00:00:00Z',
+      'to=2009-W21-4',
+      'status=bogus',
+      'kind=createPatient,bogus',
+      'patientId=%24where',
+      'nickname=x',
+    ]) {
+      cases.push({
+        name: `purge ?${query}`,
+        request: send(`/api/support/writes/purge?${query}`, '{"reason":"a good reason"}'),
+        status: 400,
+        code: 'validation_failed',
+      });
+      cases.push({
+        name: `list ?${query}`,
+        request: rawRequest('GET', `/api/support/writes?${query}`, [
+          ['x-functions-key', supportKey],
+          ['Connection', 'close'],
+        ]),
+        status: 400,
+        code: 'validation_failed',
+      });
+    }
+    expect(await runCorpus('support actions', cases)).toEqual([]);
+    expect(
+      await stack
+        .taskHubDb()
+        .collection(`${stack.patients().hubName}_instances`)
+        .countDocuments({ _id: op as never }),
+    ).toBe(1);
   });
 
   it('query abuse on search and the test list (operators, page sizes, bad tokens): 400 invalid query', async () => {
