@@ -139,7 +139,8 @@ async function killAtAuditRecord(child: ChildProcess, count: number, withinMs: n
   let left = count;
   auditProxy.setRule(() => {
     left -= 1;
-    if (left === 0 && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    // Only a host still running: signalling a group that is gone would throw (ESRCH) inside the proxy.
+    if (left === 0 && child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
     return 'forward';
   });
   const timer = setTimeout(() => void killGroup(child), withinMs);
