@@ -4,7 +4,7 @@ import * as df from 'durable-functions';
 
 import { services } from '../composition-root';
 import { maxWriteBodyBytes, routeId } from '../http/inputs';
-import { TestResultDto, testResultFields } from '../model';
+import { observationsOverLimit, TestResultDto, testResultFields } from '../model';
 import { carryOut } from '../writes/carry-out';
 
 /** `POST /api/patient/{patientId}/tests`: adds a test result through the createTestResult orchestration; 404 for an unknown patient. */
@@ -12,6 +12,8 @@ export async function createTestResult(request: HttpRequest, context: Invocation
   const { writes } = await services();
   const patientId = routeId(request, 'patientId', 'patient');
   const body = await readJsonBody(request, { maxBytes: maxWriteBodyBytes });
+  const overLimit = observationsOverLimit(body);
+  if (overLimit) throw new ValidationError([overLimit]);
   const dto = await validOrThrow(TestResultDto, body);
   const problems = [];
   if (dto.id !== undefined) problems.push({ field: 'id', messages: ['id is assigned by the server and must not be sent'] });

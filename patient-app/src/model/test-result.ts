@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { IsOptionalNotNull } from '@patient-records/platform';
+import { type FieldError, IsOptionalNotNull } from '@patient-records/platform';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsObject, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
 
@@ -34,6 +34,17 @@ export class ObservationDto {
 
 /** The most observations one test result may carry: bounds the document and the request. */
 export const maxObservations = 200;
+
+/**
+ * `observations` over its limit, checked before validation: class-validator validates every element
+ * before `@ArrayMaxSize` can refuse the list, and a 64 KiB body holds some 20,000 of them (over a
+ * second of work for one request).
+ */
+export function observationsOverLimit(body: unknown): FieldError | undefined {
+  const observations = typeof body === 'object' && body !== null ? (body as { observations?: unknown }).observations : undefined;
+  if (!Array.isArray(observations) || observations.length <= maxObservations) return undefined;
+  return { field: 'observations', messages: [`observations must contain no more than ${maxObservations} elements`] };
+}
 
 /**
  * A medical test result as API consumers send it. The patient comes from the route; a `patientId` in

@@ -104,6 +104,8 @@ const internalDetail =
  */
 function refusalProblem(response: RawResponse): string | undefined {
   if (response.status < 400 || response.status > 499) return `status ${response.status}`;
+  // An error answer larger than any body a route accepts would amplify whoever sends garbage.
+  if (response.body.length > 32 * 1024) return `an error answer of ${response.body.length} bytes`;
   if (internalDetail.test(response.body)) return `leaks an internal detail: ${response.body.slice(0, 300)}`;
   if (!/^application\/json/.test(response.headers['content-type'] ?? ''))
     return `content-type ${response.headers['content-type'] ?? 'none'}`;
@@ -572,7 +574,41 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
         },
       ];
     });
-    expect(await runCorpus('top-level non-objects, deep nesting', cases)).toEqual([]);
+    // Bodies that fail in tens of thousands of places: a bounded answer, quickly.
+    const tests = `/api/patient/${fixture.patientId}/tests`;
+    cases.push(
+      {
+        name: '21,000 empty observations',
+        request: jsonRequest(
+          'POST',
+          tests,
+          `{"performer":"a","orderReference":"b","observations":[${Array<string>(21_000).fill('{}').join(',')}]}`,
+        ),
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: '200 empty observations (at the limit)',
+        request: jsonRequest(
+          'POST',
+          tests,
+          `{"performer":"a","orderReference":"b","observations":[${Array<string>(200).fill('{}').join(',')}]}`,
+        ),
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: '6,000 unknown keys',
+        request: jsonRequest(
+          'POST',
+          '/api/patient',
+          JSON.stringify(Object.fromEntries(Array.from({ length: 6000 }, (_, k) => [`k${k}`, 1]))),
+        ),
+        status: 400,
+        code: 'validation_failed',
+      },
+    );
+    expect(await runCorpus('top-level non-objects, deep nesting, mass failures', cases)).toEqual([]);
   });
 
   it('wrong types in every field: 400 validation_failed naming the field', async () => {

@@ -1,6 +1,6 @@
 import { validateInput } from '@patient-records/platform';
 
-import { PatientDto, PatientSearchDto, TestResultDto, toCriteria } from '../../src/model';
+import { maxObservations, observationsOverLimit, PatientDto, PatientSearchDto, TestResultDto, toCriteria } from '../../src/model';
 
 const validateBody = validateInput;
 
@@ -92,6 +92,14 @@ describe('TestResultDto', () => {
       const result = await validateBody(TestResultDto, { ...validTest, observations: [validTest.observations[0], nested] });
       expect(fields(result)).toEqual(['observations']);
     }
+  });
+
+  it('refuses observations over the limit before validating them one by one', () => {
+    const over = { ...validTest, observations: Array.from({ length: maxObservations + 1 }, () => ({})) };
+    expect(observationsOverLimit(over)).toEqual({ field: 'observations', messages: [`observations must contain no more than ${maxObservations} elements`] });
+    expect(observationsOverLimit({ ...validTest, observations: Array.from({ length: maxObservations }, () => ({})) })).toBeUndefined();
+    expect(observationsOverLimit({ observations: 'x' })).toBeUndefined();
+    expect(observationsOverLimit(null)).toBeUndefined();
   });
 
   it('refuses null for optional fields', async () => {

@@ -15,4 +15,4 @@ export {
 } from './errors';
 export { handle, toErrorResponse } from './handle';
 export { created, type ErrorBody, errorBody, errorResponse, json, noContent, ok } from './responses';
-export { FUNCTION_KEY_QUERY_PARAMETER, IsOptionalNotNull, queryOf, queryToObject, validateInput, type ValidationResult, validOrThrow } from './validation';
+export { FUNCTION_KEY_QUERY_PARAMETER, IsOptionalNotNull, MAX_REPORTED_FIELDS, queryOf, queryToObject, validateInput, type ValidationResult, validOrThrow } from './validation';

@@ -19,9 +19,16 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
 };
 
 /**
+ * The most failing fields an answer lists. A 64 KiB body of empty objects or unknown keys fails in
+ * tens of thousands of places; listing them all would answer with megabytes.
+ */
+export const MAX_REPORTED_FIELDS = 100;
+
+/**
  * Validates plain input (a parsed body, query parameters) against a class-validator DTO. Unknown
  * fields are errors, nested DTOs (`@ValidateNested` + `@Type`) are checked field by field, and every
- * failing field is reported with every message, by its path (`actor.system`, `items[2].code`).
+ * failing field is reported with every message, by its path (`actor.system`, `items[2].code`), up to
+ * `MAX_REPORTED_FIELDS`; beyond that, one last entry (field `""`) says how many more failed.
  */
 export async function validateInput<T extends object>(type: ClassConstructor<T>, input: unknown): Promise<ValidationResult<T>> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -30,7 +37,10 @@ export async function validateInput<T extends object>(type: ClassConstructor<T>,
   const instance = plainToInstance(type, input, { exposeDefaultValues: true });
   const errors = await validate(instance, VALIDATOR_OPTIONS);
   if (errors.length === 0) return { ok: true, value: instance };
-  return { ok: false, errors: flatten(errors, '') };
+  const fields = flatten(errors, '');
+  if (fields.length <= MAX_REPORTED_FIELDS) return { ok: false, errors: fields };
+  const more = fields.length - MAX_REPORTED_FIELDS;
+  return { ok: false, errors: [...fields.slice(0, MAX_REPORTED_FIELDS), { field: '', messages: [`${more} more invalid fields are not listed`] }] };
 }
 
 /** Like `validateInput`, but throws the `400` `ValidationError` that `handle()` answers with. */
@@ -88,7 +98,8 @@ function flatten(errors: ClassValidationError[], parent: string): FieldError[] {
     const field = joinPath(parent, error.property);
     const messages = Object.values(error.constraints ?? {}).map((message) => qualify(message, error.property, field));
     if (messages.length > 0) result.push({ field, messages });
-    if (error.children && error.children.length > 0) result.push(...flatten(error.children, field));
+    // Not push(...children): a spread of ~100k failing fields (a 64 KiB array of empty objects) overflows the stack.
+    if (error.children && error.children.length > 0) for (const child of flatten(error.children, field)) result.push(child);
   }
   return result;
 }
