@@ -155,6 +155,8 @@ describe('POST /api/auditrecord', () => {
       ['resultCount a string', { resultCount: '3' }, 'resultCount'],
       ['timestamp not a date', { timestamp: 'yesterday' }, 'timestamp'],
       ['timestamp without a zone', { timestamp: '2026-03-01T10:00:00' }, 'timestamp'],
+      ['timestamp as a week date Date cannot read', { timestamp: '2026-W09-7T10:00:00Z' }, 'timestamp'],
+      ['timestamp as an ordinal date', { timestamp: '2026-060T10:00:00Z' }, 'timestamp'],
       ['details nested', { details: { patient: { name: 'Jane' } } }, 'details'],
       ['details too many keys', { details: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) }, 'details'],
       ['idempotencyKey with spaces', { idempotencyKey: 'my key' }, 'idempotencyKey'],

@@ -1,3 +1,4 @@
+import { IsStorableIsoDate } from '@patient-records/platform';
 import { Type } from 'class-transformer';
 import type {
   ValidationArguments,
@@ -163,6 +164,7 @@ export class CreateAuditRecordDto {
   /** When the audited action happened (ISO 8601 with a time zone). Defaults to the time of receipt. */
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true })
+  @IsStorableIsoDate({ message: 'timestamp must be an ISO 8601 date-time' })
   @Matches(/(Z|[+-]\d{2}:\d{2})$/, { message: 'timestamp must include a time zone (Z or ±hh:mm)' })
   timestamp?: string;
 

@@ -1,5 +1,6 @@
+import { IsStorableIsoDate } from '@patient-records/platform';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
@@ -28,12 +29,12 @@ export class AuditRecordQueryDto {
 
   /** Records whose `timestamp` is at or after this instant. */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsStorableIsoDate({ message: 'from must be an ISO 8601 date-time' })
   from?: string;
 
   /** Records whose `timestamp` is before this instant (exclusive). */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsStorableIsoDate({ message: 'to must be an ISO 8601 date-time' })
   to?: string;
 
   @IsOptional()

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 
-import { IsOptionalNotNull } from '@patient-records/platform';
+import { IsOptionalNotNull, IsStorableIsoDate } from '@patient-records/platform';
 import { IsIn, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 
-import { IsStorableIsoDate } from './iso-date';
 import { type Gender, genders } from './patient';
 
 /**

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 
-import { type FieldError, IsOptionalNotNull } from '@patient-records/platform';
+import { type FieldError, IsOptionalNotNull, IsStorableIsoDate } from '@patient-records/platform';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsObject, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
 
-import { IsStorableIsoDate } from './iso-date';
 
 /** One observation of a test result (the seed's fields; `issued` is an ISO 8601 date-time). */
 export class ObservationDto {

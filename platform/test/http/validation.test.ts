@@ -2,7 +2,7 @@ import { HttpRequest } from '@azure/functions';
 import { Type } from 'class-transformer';
 import { IsArray, IsInt, IsOptional, IsString, MaxLength, Min, ValidateNested } from 'class-validator';
 
-import { IsOptionalNotNull, MAX_REPORTED_FIELDS, queryOf, queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
+import { IsOptionalNotNull, IsStorableIsoDate, MAX_REPORTED_FIELDS, queryOf, queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
 
 class Item {
   @IsString()
@@ -162,4 +162,22 @@ describe('IsOptionalNotNull', () => {
     expect((await validateInput(Named, { nickname: 'x' })).ok).toBe(true);
     expect(await validateInput(Named, { nickname: null })).toEqual({ ok: false, errors: [{ field: 'nickname', messages: ['nickname must be a string'] }] });
   });
+});
+
+describe('IsStorableIsoDate', () => {
+  class Event {
+    @IsStorableIsoDate()
+    at!: string;
+  }
+
+  it.each(['2026-03-01', '2026-03-01T10:00:00Z', '2026-03-01T10:00:00.123+10:00', '2026'])('accepts %s', async (at) => {
+    expect((await validateInput(Event, { at })).ok).toBe(true);
+  });
+
+  it.each(['2026-W09-7', '2026-060', '20260301', '2026-03-01T10.5Z', '2026-02-30', 'yesterday', 20260301])(
+    'refuses %s: isISO8601 accepts some of these, but Date cannot read them',
+    async (at) => {
+      expect(await validateInput(Event, { at })).toEqual({ ok: false, errors: [{ field: 'at', messages: ['at must be an ISO 8601 date-time'] }] });
+    },
+  );
 });
