@@ -261,6 +261,8 @@ export class ManagementApi {
         return error(400, 'BadRequest', 'The continuation token is not valid.');
       offset = parsed;
     }
+    // Instance documents are written behind the episodes: the query must see them all.
+    await this.hub.settled();
     let docs: InstanceDocument[] = await this.hub.collections.instances
       .find(filter)
       .sort({ createdTime: 1, _id: 1 })
@@ -367,6 +369,7 @@ export class ManagementApi {
     filter.createdTime = created;
     const statusList = query.get('runtimeStatus');
     if (statusList) filter.status = { $in: statusList.split(',').map((s) => s.trim()) };
+    await this.hub.settled();
     const docs = await this.hub.collections.instances.find(filter).project<{ _id: string }>({ _id: 1 }).toArray();
     let deleted = 0;
     for (const doc of docs) if (await this.hub.purge(doc._id)) deleted += 1;

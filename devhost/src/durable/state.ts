@@ -19,8 +19,9 @@
 import type { Collection, Db } from 'mongodb';
 
 import type { LeafRecord, RetryPolicy } from './actions';
-import { Semaphore } from './concurrency';
+import type { DurableEngineOptions } from './contract';
 import type { HistoryEvent, RuntimeStatus } from './history';
+import { HubWriter } from './hub-writer';
 import { retryingCollection } from './store-retry';
 
 export interface ParentLink {
@@ -139,14 +140,23 @@ export interface TaskHubCollections {
   instances: Collection<InstanceDocument>;
   history: Collection<BatchDocument>;
   inbox: Collection<InboxDocument>;
+  /** The hub's one writer: every write above takes its turn there, and the hot path uses it directly. */
+  writer: HubWriter;
+  /** The same collections without the retrying view, for the writer's own combined writes. */
+  raw: { history: Collection<BatchDocument>; inbox: Collection<InboxDocument> };
 }
 
-export function taskHubCollections(db: Db, hubName: string, writeConcurrency = 1): TaskHubCollections {
-  const writes = new Semaphore(writeConcurrency);
+export function taskHubCollections(db: Db, hubName: string, log: DurableEngineOptions['log']): TaskHubCollections {
+  const instances = db.collection<InstanceDocument>(`${hubName}_instances`);
+  const history = db.collection<BatchDocument>(`${hubName}_history`);
+  const inbox = db.collection<InboxDocument>(`${hubName}_inbox`);
+  const writer = new HubWriter(instances as unknown as Collection<{ _id: string }>, log);
   return {
-    instances: retryingCollection(db.collection<InstanceDocument>(`${hubName}_instances`), writes),
-    history: retryingCollection(db.collection<BatchDocument>(`${hubName}_history`), writes),
-    inbox: retryingCollection(db.collection<InboxDocument>(`${hubName}_inbox`), writes),
+    instances: retryingCollection(instances, writer),
+    history: retryingCollection(history, writer),
+    inbox: retryingCollection(inbox, writer),
+    writer,
+    raw: { history, inbox },
   };
 }
 

@@ -1,5 +1,3 @@
-import type { Semaphore } from './concurrency';
-
 /**
  * The embedded store (FerretDB on SQLite) answers concurrent writes with `database is locked
  * (SQLITE_BUSY)` instead of waiting. Every engine store call goes through `retryBusy`, so a busy
@@ -47,12 +45,17 @@ function retryingCursor<C extends object>(cursor: C): C {
   });
 }
 
+/** Runs writes in turn (the task hub's HubWriter). */
+export interface WriteTurns {
+  run<T>(work: () => Promise<T>): Promise<T>;
+}
+
 /**
  * A view of a collection whose calls retry a busy store. Writes go through `writes` (one at a time
  * for the embedded store): SQLite takes one writer anyway, and writers that queue here instead of
  * colliding there spare the back-off.
  */
-export function retryingCollection<C extends object>(collection: C, writes: Semaphore): C {
+export function retryingCollection<C extends object>(collection: C, writes: WriteTurns): C {
   return new Proxy(collection, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;

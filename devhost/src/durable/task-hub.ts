@@ -102,7 +102,7 @@ export class TaskHub {
   private stopping = false;
 
   constructor(private readonly options: DurableEngineOptions) {
-    this.collections = taskHubCollections(options.db, options.hubName);
+    this.collections = taskHubCollections(options.db, options.hubName, options.log);
     this.orchestratorSlots = new Semaphore(options.maxConcurrentOrchestratorFunctions);
     this.activitySlots = new Semaphore(options.maxConcurrentActivityFunctions);
   }
@@ -135,6 +135,7 @@ export class TaskHub {
     this.timers.clear();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.mutex.idle();
+    await this.collections.writer.flush();
     this.actors.clear();
   }
 
@@ -171,7 +172,12 @@ export class TaskHub {
   async getInstance(id: string): Promise<InstanceDocument | null> {
     const live = this.actors.get(id)?.live;
     if (live) return { ...live.doc };
-    return this.collections.instances.findOne({ _id: id });
+    return this.unwrittenDoc(id) ?? this.collections.instances.findOne({ _id: id });
+  }
+
+  /** Resolves once every instance document is stored as the engine knows it: queries of the instances collection wait for it. */
+  settled(): Promise<void> {
+    return this.collections.writer.flush();
   }
 
   /** The current execution's history, oldest first. */
@@ -187,6 +193,7 @@ export class TaskHub {
   purge(id: string): Promise<boolean> {
     return this.mutex.run(id, async () => {
       const actor = this.actor(id);
+      this.collections.writer.forget(id);
       // History first: an instance document without history is harmless, history without one is not.
       await this.collections.history.deleteMany({ instanceId: id });
       await this.collections.inbox.deleteMany({ instanceId: id });
@@ -308,12 +315,9 @@ export class TaskHub {
   /** Sends a message: stored first (a duplicate id is stored once), then handed to the actor. */
   private async send(item: OutboxItem): Promise<void> {
     const doc: InboxDocument = { _id: item.id, instanceId: item.to, stamp: this.nextStamp(), message: item.message };
-    try {
-      await this.collections.inbox.insertOne(doc);
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      return;
-    }
+    const { writer, raw } = this.collections;
+    // The stamp is unique to this send: it tells this insert from an earlier send of the same message.
+    if (!(await writer.insert(raw.inbox, doc, (stored) => stored.stamp === doc.stamp))) return;
     this.deliver(doc);
   }
 
@@ -331,7 +335,7 @@ export class TaskHub {
 
   private async consume(actor: Actor, doc: InboxDocument): Promise<void> {
     actor.inbox = actor.inbox.filter((m) => m._id !== doc._id);
-    await this.collections.inbox.deleteOne({ _id: doc._id });
+    await this.collections.writer.deleteById(this.collections.raw.inbox, doc._id);
   }
 
   private async drain(actor: Actor): Promise<void> {
@@ -362,7 +366,7 @@ export class TaskHub {
 
   private async load(actor: Actor, recover: boolean): Promise<void> {
     if (actor.live !== undefined) return;
-    const doc = await this.collections.instances.findOne({ _id: actor.id });
+    const doc = this.unwrittenDoc(actor.id) ?? (await this.collections.instances.findOne({ _id: actor.id }));
     if (!doc) {
       actor.live = null;
       return;
@@ -410,7 +414,7 @@ export class TaskHub {
     for (const item of latest.outbox) await this.send(item);
     for (const id of latest.consumed) {
       actor.inbox = actor.inbox.filter((m) => m._id !== id);
-      await this.collections.inbox.deleteOne({ _id: id });
+      await this.collections.writer.deleteById(this.collections.raw.inbox, id);
     }
     if (docChanged) await this.saveDoc(live);
     if (live.started && !isTerminal(doc.status)) this.dispatchAll(actor, live, live.snapshot.tasks);
@@ -427,6 +431,9 @@ export class TaskHub {
   ): Promise<void> {
     // A new id has no history (purge deletes history before the instance document); a reused one does.
     const reused = actor.live !== null;
+    // The previous run's last state must be stored before its history goes: after a crash in
+    // between, start-up must see it finished, not resume it without its history.
+    if (reused) await this.collections.writer.flush();
     const previousOrdinal = reused
       ? await this.collections.history.find({ instanceId: actor.id }).sort({ ordinal: -1 }).limit(1).toArray()
       : [];
@@ -491,12 +498,38 @@ export class TaskHub {
     await this.writeNewInstance(actor, message.name, message.input, message.parent, doc._id);
   }
 
+  /** Stores the instance document now (where a crash must not find the store behind: rewind, recovery). */
   private async saveDoc(live: Live): Promise<void> {
-    const { _id, ...fields } = live.doc;
+    await this.writeDoc(live.doc);
+    this.notifyIfFinished(live.doc);
+  }
+
+  private async writeDoc(doc: InstanceDocument): Promise<void> {
+    const { _id, ...fields } = doc;
+    // This write supersedes any written behind, which must not land after it.
+    this.collections.writer.forget(_id);
     await this.collections.instances.updateOne({ _id }, { $set: fields });
-    if (isTerminal(live.doc.status)) {
-      for (const waiter of this.completionWaiters.get(_id) ?? []) waiter();
-    }
+  }
+
+  /**
+   * Stores the instance document soon, without waiting: after each episode. The latest history
+   * batch holds the same state, and start-up repairs the document from it after a crash; reads
+   * see the unwritten state through getInstance and load.
+   */
+  private saveDocLater(live: Live): void {
+    const { _id, ...fields } = live.doc;
+    this.collections.writer.updateLater(_id, fields);
+    this.notifyIfFinished(live.doc);
+  }
+
+  private unwrittenDoc(id: string): InstanceDocument | null {
+    const fields = this.collections.writer.pendingFields(id);
+    return fields ? ({ ...fields, _id: id } as InstanceDocument) : null;
+  }
+
+  private notifyIfFinished(doc: InstanceDocument): void {
+    if (!isTerminal(doc.status)) return;
+    for (const waiter of this.completionWaiters.get(doc._id) ?? []) waiter();
   }
 
   // ---------------------------------------------------------------- episodes
@@ -549,7 +582,9 @@ export class TaskHub {
       output: plan.output,
       ...(plan.continuedAs ? { continuedAs: plan.continuedAs } : {}),
     };
-    await this.collections.history.insertOne(batch);
+    const { writer, raw } = this.collections;
+    const stored = await writer.insert(raw.history, batch, (other) => other.at.getTime() === batch.at.getTime());
+    if (!stored) throw new Error(`The history batch '${batch._id}' is already stored`);
 
     // Committed: from here on a crash is repaired by load(..., true) from this batch.
     const firstOfExecution = live.n === 0;
@@ -565,19 +600,23 @@ export class TaskHub {
       live.earlierExecutions = false;
     }
 
-    Object.assign(doc, {
+    const next: InstanceDocument = {
+      ...doc,
       status: plan.status,
       customStatus: plan.customStatus,
       output: plan.output,
       lastUpdatedTime: plan.now,
-    });
+      ...(plan.continuedAs
+        ? { executionId: plan.continuedAs.executionId, input: plan.continuedAs.input, status: 'Running', output: null }
+        : {}),
+    };
+    // An instance's end and a new execution are stored before anyone can read them (status is
+    // answered from memory), so whoever sees them through the API finds them in the store too.
+    // Progress in between is written behind, and collapses under load.
+    const now = isTerminal(next.status) || plan.continuedAs !== undefined;
+    if (now) await this.writeDoc(next);
+    Object.assign(doc, next);
     if (plan.continuedAs) {
-      Object.assign(doc, {
-        executionId: plan.continuedAs.executionId,
-        input: plan.continuedAs.input,
-        status: 'Running',
-        output: null,
-      });
       live.history = [];
       live.snapshot = emptySnapshot();
       live.n = 0;
@@ -586,7 +625,8 @@ export class TaskHub {
     }
     if (isTerminal(plan.status)) this.clearTimers(doc._id);
     else this.dispatchAll(actor, live, plan.dispatch);
-    await this.saveDoc(live);
+    if (now) this.notifyIfFinished(doc);
+    else this.saveDocLater(live);
     if (plan.failure) {
       this.options.log('error', `Orchestration '${doc.name}' (${doc._id}) failed: ${plan.failure}`, {
         instanceId: doc._id,
