@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
-import { IsOptionalNotNull } from '@patient-records/platform';
-import { IsIn, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { isCalendarDate, IsOptionalNotNull } from '@patient-records/platform';
+import { IsIn, IsString, IsUUID, Length, MaxLength, ValidateBy } from 'class-validator';
 
 /** The seed's gender values, kept so its API consumers can move over. */
 export const genders = ['male', 'female', 'other', 'unknown'] as const;
@@ -9,6 +9,21 @@ export type Gender = (typeof genders)[number];
 
 /** `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, years 0001–9999: the seed's accepted date-of-birth forms. */
 export const partialDatePattern = /^(?!0000)\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
+
+/**
+ * A date of birth in one of the `partialDatePattern` forms whose day, when given, the month has:
+ * `1980-02-31` is stored as a string but searched as a date, where it would count as March 2.
+ */
+function IsDateOfBirth(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isDateOfBirth',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && partialDatePattern.test(value) && isCalendarDate(value),
+      defaultMessage: () => 'dateOfBirth must be YYYY, YYYY-MM or YYYY-MM-DD, and a day the month has',
+    },
+  });
+}
 
 /**
  * A patient as API consumers send it (create and full replacement). `id` and `lastUpdated` belong to
@@ -39,7 +54,7 @@ export class PatientDto {
   gender!: Gender;
 
   @IsString()
-  @Matches(partialDatePattern, { message: 'dateOfBirth must be YYYY, YYYY-MM or YYYY-MM-DD' })
+  @IsDateOfBirth()
   dateOfBirth!: string;
 
   @IsString()

@@ -308,7 +308,7 @@ const validPatient = fc.record(
     lastName: fc.string({ maxLength: 64 }),
     fullName: fc.string({ maxLength: 128 }),
     gender: fc.constantFrom(...genders),
-    dateOfBirth: fc.constantFrom('1931', '1980-02', '2001-12-31', '0001-01-01', '9999'),
+    dateOfBirth: fc.constantFrom('1931', '1980-02', '2001-12-31', '2000-02-29', '0001-01-01', '9999'),
     postCode: fc.string({ minLength: 4, maxLength: 4 }),
     insuranceNumber: fc.string({ maxLength: 64 }),
   },
@@ -746,6 +746,9 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
       '2010-02-18T16:23.33+0600',
       '2026-02-30T00:00:00Z',
       '2026-13-01T00:00:00Z',
+      '2025-02-29T00:00:00Z',
+      '2026-04-31',
+      '-2026-01-01T00:00:00Z',
       'yesterday',
       '',
     ];
@@ -768,7 +771,7 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
           code: 'validation_failed',
         })),
       ),
-      ...['1980-13', '0000', '1980-1-1', '19800101', '1980-02-31T00:00:00Z', '80', '-1980'].map((dateOfBirth) => ({
+      ...['1980-13', '0000', '1980-1-1', '19800101', '1980-02-31T00:00:00Z', '80', '-1980', '1980-02-31', '1981-02-29', '1900-02-29', '1980-04-31'].map((dateOfBirth) => ({
         name: `dateOfBirth = ${JSON.stringify(dateOfBirth)}`,
         request: jsonRequest('POST', '/api/patient', JSON.stringify({ ...patient, dateOfBirth })),
         status: 400,

@@ -36,6 +36,22 @@ describe('PatientDto', () => {
     }
   });
 
+  it('accepts 29 February in a leap year', async () => {
+    for (const dateOfBirth of ['1980-02-29', '2000-02-29']) {
+      expect((await validateBody(PatientDto, { ...validPatient, dateOfBirth })).ok).toBe(true);
+    }
+  });
+
+  it.each(['1980-02-30', '1980-02-31', '1981-02-29', '1900-02-29', '1980-04-31', '1980-11-31'])(
+    'refuses the impossible date of birth %s by field (a search would count it as a day of the next month)',
+    async (dateOfBirth) => {
+      expect(await validateBody(PatientDto, { ...validPatient, dateOfBirth })).toEqual({
+        ok: false,
+        errors: [{ field: 'dateOfBirth', messages: ['dateOfBirth must be YYYY, YYYY-MM or YYYY-MM-DD, and a day the month has'] }],
+      });
+    },
+  );
+
   it('reports every failing field, not only the first', async () => {
     const result = await validateBody(PatientDto, { firstName: '', gender: 'x', dateOfBirth: '1980-13-01', postCode: '123' });
     expect(result.ok).toBe(false);
@@ -132,6 +148,8 @@ describe('PatientSearchDto', () => {
   it('refuses unknown criteria and bad dates', async () => {
     const result = await validateBody(PatientSearchDto, { nickname: 'a', dateOfBirthFrom: 'last year' });
     expect(fields(result)).toEqual(['dateOfBirthFrom', 'nickname']);
+    const impossible = await validateBody(PatientSearchDto, { dateOfBirthFrom: '1980-02-31', dateOfBirthTo: '-1980-02-28' });
+    expect(fields(impossible)).toEqual(['dateOfBirthFrom', 'dateOfBirthTo']);
   });
 
   it('refuses date bounds in ISO 8601 forms Date cannot read (they became 1970 in the query) and null criteria', async () => {

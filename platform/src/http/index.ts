@@ -14,6 +14,6 @@ export {
   ValidationError,
 } from './errors';
 export { handle, toErrorResponse } from './handle';
-export { IsStorableIsoDate } from './iso-date';
+export { isCalendarDate, IsStorableIsoDate } from './iso-date';
 export { created, type ErrorBody, errorBody, errorResponse, json, noContent, ok } from './responses';
 export { FUNCTION_KEY_QUERY_PARAMETER, IsOptionalNotNull, MAX_REPORTED_FIELDS, queryOf, queryToObject, validateInput, type ValidationResult, validOrThrow } from './validation';

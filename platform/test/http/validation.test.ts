@@ -2,7 +2,7 @@ import { HttpRequest } from '@azure/functions';
 import { Type } from 'class-transformer';
 import { IsArray, IsInt, IsOptional, IsString, MaxLength, Min, ValidateNested } from 'class-validator';
 
-import { IsOptionalNotNull, IsStorableIsoDate, MAX_REPORTED_FIELDS, queryOf, queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
+import { isCalendarDate, IsOptionalNotNull, IsStorableIsoDate, MAX_REPORTED_FIELDS, queryOf, queryToObject, validateInput, ValidationError, validOrThrow } from '../../src/http';
 
 class Item {
   @IsString()
@@ -170,14 +170,31 @@ describe('IsStorableIsoDate', () => {
     at!: string;
   }
 
-  it.each(['2026-03-01', '2026-03-01T10:00:00Z', '2026-03-01T10:00:00.123+10:00', '2026'])('accepts %s', async (at) => {
+  it.each(['2026-03-01', '2026-03-01T10:00:00Z', '2026-03-01T10:00:00.123+10:00', '2026', '2024-02-29', '0900-01-01T00:00:00Z'])('accepts %s', async (at) => {
     expect((await validateInput(Event, { at })).ok).toBe(true);
   });
 
-  it.each(['2026-W09-7', '2026-060', '20260301', '2026-03-01T10.5Z', '2026-02-30', 'yesterday', 20260301])(
+  it.each(['2026-W09-7', '2026-060', '20260301', '2026-03-01T10.5Z', '2026-02-30', '1980-02-31T00:00:00Z', '2025-02-29', '-1980-02-28', '+1980-02-28', 'yesterday', 20260301])(
     'refuses %s: isISO8601 accepts some of these, but Date cannot read them',
     async (at) => {
       expect(await validateInput(Event, { at })).toEqual({ ok: false, errors: [{ field: 'at', messages: ['at must be an ISO 8601 date-time'] }] });
     },
   );
+});
+
+describe('isCalendarDate', () => {
+  it.each(['1980', '1980-02', '1980-02-29', '2000-02-29', '2026-12-31', '0001-01-01', '2026-01-31T10:00:00Z', '2026-01-31 10:00Z'])('%s is a day of the calendar', (value) => {
+    expect(isCalendarDate(value)).toBe(true);
+  });
+
+  it.each(['1980-02-30', '1980-02-31', '1981-02-29', '1900-02-29', '2026-04-31', '2026-06-31', '2026-09-31', '2026-11-31', '2026-00-10', '2026-13-01', '2026-01-00', '2026-01-32'])(
+    '%s is not: the month has no such day',
+    (value) => {
+      expect(isCalendarDate(value)).toBe(false);
+    },
+  );
+
+  it.each(['-1980', '+1980-01-01', '80', '1980-1-1', '19800101', '2026-W05-1', '2026-034', ''])('%s is not: not the extended calendar form', (value) => {
+    expect(isCalendarDate(value)).toBe(false);
+  });
 });
