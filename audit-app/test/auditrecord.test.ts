@@ -164,6 +164,14 @@ describe('POST /api/auditrecord', () => {
       ['server id sent', { id: 'abc' }, 'id'],
       ['server createdDate sent', { createdDate: '2026-01-01T00:00:00Z' }, 'createdDate'],
       ['unknown field', { patientName: 'Jane Doe' }, 'patientName'],
+      ['timestamp a day February lacks', { timestamp: '2026-02-30T10:00:00Z' }, 'timestamp'],
+      // IsOptional skips null: each of these passed validation before audit-app used IsOptionalNotNull.
+      ...['idempotencyKey', 'actor', 'outcome', 'reason', 'correlationId', 'instanceId', 'version', 'resultCount', 'timestamp', 'details'].map(
+        (field): [string, Record<string, unknown>, string] => [`${field} null`, { [field]: null }, field],
+      ),
+      ['actor.user null', { actor: { system: 's', user: null } }, 'actor.user'],
+      ['resource.id null', { resource: { type: 'patient', operation: 'read', id: null } }, 'resource.id'],
+      ['resource.patientId null', { resource: { type: 'test', operation: 'read', patientId: null } }, 'resource.patientId'],
     ];
 
     it.each(cases)('%s → 400 naming the field, nothing stored', async (_title, overrides, field) => {

@@ -1,4 +1,4 @@
-import { IsStorableIsoDate } from '@patient-records/platform';
+import { IsOptionalNotNull, IsStorableIsoDate } from '@patient-records/platform';
 import { Type } from 'class-transformer';
 import type {
   ValidationArguments,
@@ -9,7 +9,6 @@ import {
   IsISO8601,
   IsNotEmpty,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -35,7 +34,7 @@ export class ActorDto {
   @MaxLength(128)
   system!: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @IsNotEmpty()
   @MaxLength(256)
@@ -49,7 +48,7 @@ export class ResourceDto {
   @MaxLength(64)
   type!: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(CODE, { message: CODE_MESSAGE })
   @MaxLength(128)
@@ -61,7 +60,7 @@ export class ResourceDto {
   operation!: string;
 
   /** The patient a test result belongs to (an id). */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(CODE, { message: CODE_MESSAGE })
   @MaxLength(128)
@@ -98,7 +97,7 @@ class FlatDetails implements ValidatorConstraintInterface {
  */
 export class CreateAuditRecordDto {
   /** Makes the request idempotent: a repeat with the same key writes nothing and returns the first record. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(CODE, { message: CODE_MESSAGE })
   @MaxLength(200)
@@ -111,7 +110,7 @@ export class CreateAuditRecordDto {
   sourceSystemName!: string;
 
   /** Defaults to `{ system: sourceSystemName }`. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   @ValidateNested()
   @Type(() => ActorDto)
@@ -123,53 +122,53 @@ export class CreateAuditRecordDto {
   resource!: ResourceDto;
 
   /** Defaults to `attempted`, which is what the seed's callers meant: recorded before the change. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(OUTCOMES)
   outcome?: Outcome;
 
   /** Why, as a code (`notFound`, `conflict`, `persistUnavailable`, …). */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(CODE, { message: CODE_MESSAGE })
   @MaxLength(64)
   reason?: string;
 
   /** The operation (correlation) id the caller's request carried. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(CODE, { message: CODE_MESSAGE })
   @MaxLength(128)
   correlationId?: string;
 
   /** The orchestration instance id of the write. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(CODE, { message: CODE_MESSAGE })
   @MaxLength(128)
   instanceId?: string;
 
   /** The resource version written. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   version?: number;
 
   /** How many records a read returned. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(1_000_000_000)
   resultCount?: number;
 
   /** When the audited action happened (ISO 8601 with a time zone). Defaults to the time of receipt. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsISO8601({ strict: true, strictSeparator: true })
   @IsStorableIsoDate({ message: 'timestamp must be an ISO 8601 date-time' })
   @Matches(/(Z|[+-]\d{2}:\d{2})$/, { message: 'timestamp must include a time zone (Z or ±hh:mm)' })
   timestamp?: string;
 
   /** Further codes and counts; never personal data. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @Validate(FlatDetails)
   details?: Record<string, string | number | boolean>;
 }
