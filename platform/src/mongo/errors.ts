@@ -1,13 +1,15 @@
 import { ServiceUnavailableError } from '../http/errors';
 
 // Driver errors that mean "the store cannot be reached right now", by class name so that a second
-// copy of the driver in node_modules is recognised too.
+// copy of the driver in node_modules is recognised too. A subclass counts as its ancestors (see
+// `errorNames`).
 const UNAVAILABLE_ERROR_NAMES = new Set([
   'MongoServerSelectionError',
   'MongoNetworkError',
   'MongoNetworkTimeoutError',
   'MongoTopologyClosedError',
   'MongoNotConnectedError',
+  'MongoServerClosedError',
   'MongoPoolClearedError',
   'MongoPoolClosedError',
   'MongoWaitQueueTimeoutError',
@@ -24,10 +26,29 @@ export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
 
+/**
+ * The names of `error`'s class and of each class it extends, as the driver's `name` getters give
+ * them. The driver throws subclasses under their own names: an operation waiting for a connection
+ * while another connection to the same server breaks gets `PoolClearedOnNetworkError`, a
+ * `MongoPoolClearedError` the driver does not export, so a list of names alone misses it.
+ */
+function errorNames(error: Error): string[] {
+  const names = [error.name];
+  for (
+    let proto: object | null = Object.getPrototypeOf(error) as object | null;
+    proto !== null;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
+    // Read with the error as receiver: the driver's getters return a constant per class.
+    if (Object.hasOwn(proto, 'name')) names.push(String(Reflect.get(proto, 'name', error)));
+  }
+  return names;
+}
+
 /** Whether `error` says the data store is unreachable or overloaded (a retry later may succeed). */
 export function isStoreUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
+  if (errorNames(error).some((name) => UNAVAILABLE_ERROR_NAMES.has(name))) return true;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'number' && UNAVAILABLE_CODES.has(code);
 }
