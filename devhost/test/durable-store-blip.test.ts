@@ -20,6 +20,8 @@ interface Fault {
   collection: string;
   method: string;
   when?: (args: unknown[]) => boolean;
+  /** The call reaches the store and is applied; only its answer is lost (the connection dropped after sending). */
+  applied?: boolean;
 }
 
 const faults: Fault[] = [];
@@ -44,10 +46,17 @@ function faulty(db: Db): Db {
             const fn = Reflect.get(inner, method, innerReceiver) as unknown;
             if (typeof fn !== 'function' || typeof method !== 'string') return fn;
             return (...args: unknown[]) => {
-              const index = faults.findIndex((f) => name.endsWith(`_${f.collection}`) && f.method === method && (f.when?.(args) ?? true));
+              const index = faults.findIndex(
+                (f) => name.endsWith(`_${f.collection}`) && f.method === method && (f.when?.(args) ?? true),
+              );
               if (index >= 0) {
-                injected.push(...faults.splice(index, 1));
-                return Promise.reject(networkError());
+                const [fault] = faults.splice(index, 1);
+                injected.push(fault!);
+                if (!fault!.applied) return Promise.reject(networkError());
+                return (async () => {
+                  await (fn as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
+                  throw networkError();
+                })();
               }
               return (fn as (...a: unknown[]) => unknown).apply(inner, args);
             };
@@ -113,4 +122,33 @@ test('a fired timer whose message cannot be stored fires again', async () => {
   expect(injected).toEqual([fault]);
   expect(status.runtimeStatus).toBe('Completed');
   expect(status.output).toBe(true);
+});
+
+test('an activity result stored by an attempt whose answer was lost reaches the instance', async () => {
+  const client = server.client();
+  const fault = {
+    collection: 'inbox',
+    method: 'insertOne',
+    when: isDocWithId((id) => id.endsWith('|result')),
+    applied: true,
+  };
+  faults.push(fault);
+  const id = await client.startNew('TwoSteps', { input: 'Lost' });
+  const status = await waitForFinish(client, id, 15_000);
+  expect(injected).toEqual([fault]);
+  expect(status.runtimeStatus).toBe('Completed');
+  expect(status.output).toEqual(['Hello Lost', 'Hello Lost again']);
+});
+
+test('an instance created by a start whose answer was lost runs when the start is repeated', async () => {
+  const client = server.client();
+  const fault = { collection: 'instances', method: 'insertOne', applied: true };
+  faults.push(fault);
+  const instanceId = 'blip-lost-start';
+  await expect(client.startNew('TwoSteps', { instanceId, input: 'Again' })).rejects.toThrow();
+  await client.startNew('TwoSteps', { instanceId, input: 'Again' }).catch(() => undefined);
+  const status = await waitForFinish(client, instanceId, 15_000);
+  expect(injected).toEqual([fault]);
+  expect(status.runtimeStatus).toBe('Completed');
+  expect(status.output).toEqual(['Hello Again', 'Hello Again again']);
 });

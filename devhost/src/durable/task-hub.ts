@@ -151,7 +151,11 @@ export class TaskHub {
         return { ok: true };
       }
       await this.load(actor, false);
-      if (actor.live && !isTerminal(actor.live.doc.status)) return { ok: false, existingStatus: actor.live.doc.status };
+      if (actor.live && !isTerminal(actor.live.doc.status)) {
+        // Possibly created by an earlier attempt of this call whose answer was lost: make sure it runs.
+        this.schedule(actor);
+        return { ok: false, existingStatus: actor.live.doc.status };
+      }
       await this.writeNewInstance(actor, name, input, null, null);
       this.schedule(actor);
       return { ok: true };
@@ -317,7 +321,14 @@ export class TaskHub {
     const doc: InboxDocument = { _id: item.id, instanceId: item.to, stamp: this.nextStamp(), message: item.message };
     const { writer, raw } = this.collections;
     // The stamp is unique to this send: it tells this insert from an earlier send of the same message.
-    if (!(await writer.insert(raw.inbox, doc, (stored) => stored.stamp === doc.stamp))) return;
+    if (!(await writer.insert(raw.inbox, doc, (stored) => stored.stamp === doc.stamp))) {
+      // Stored already: by a duplicate send, or by an earlier attempt of this one whose answer was
+      // lost with its store connection (a retry sends with a new stamp). The actor hears of a stored
+      // message only here (and at start), so hand it what the store holds, unless consumed since.
+      const stored = await this.collections.inbox.findOne({ _id: item.id });
+      if (stored) this.deliver(stored);
+      return;
+    }
     this.deliver(doc);
   }
 
