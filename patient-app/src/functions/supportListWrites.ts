@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { ok } from '@patient-records/platform';
+import { ok, queryOf } from '@patient-records/platform';
 import * as df from 'durable-functions';
 
 import { type SupportCall, supportHandler } from '../support/support-http';
@@ -13,7 +13,7 @@ export async function supportListWrites(
   request: HttpRequest,
   { support, client }: SupportCall,
 ): Promise<HttpResponseInit> {
-  return ok(await support.list(client, readListQuery(request.query, new Date())));
+  return ok(await support.list(client, readListQuery(queryOf(request), new Date())));
 }
 
 app.http('supportListWrites', {

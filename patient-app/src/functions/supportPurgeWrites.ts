@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { ok } from '@patient-records/platform';
+import { ok, queryOf } from '@patient-records/platform';
 import * as df from 'durable-functions';
 
 import { actionOf, type SupportCall, supportHandler } from '../support/support-http';
@@ -14,7 +14,7 @@ export async function supportPurgeWrites(
   request: HttpRequest,
   { support, client }: SupportCall,
 ): Promise<HttpResponseInit> {
-  const query = readListQuery(request.query, new Date());
+  const query = readListQuery(queryOf(request), new Date());
   const { actor, reason } = await actionOf(request);
   const { purged, remaining } = await support.purgeMany(client, query, actor, reason);
   return ok({ purged: purged.length, instanceIds: purged.map((item) => item.instanceId), remaining });

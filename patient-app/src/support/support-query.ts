@@ -7,7 +7,7 @@ import {
   type WriteKind,
   type WriteOutcomeClass,
 } from '@patient-records/orchestrations';
-import { type FieldError, ValidationError } from '@patient-records/platform';
+import { type FieldError, FUNCTION_KEY_QUERY_PARAMETER, isCalendarDate, ValidationError } from '@patient-records/platform';
 
 import type { WriteFilter } from './write-summary';
 
@@ -62,7 +62,8 @@ function list<T extends string>(
 function time(raw: string | null, name: string, errors: FieldError[]): Date | undefined {
   if (raw === null || raw.trim() === '') return undefined;
   const date = new Date(raw);
-  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) {
+  // Date reads a day the month lacks (2026-02-30) as a day of the next month.
+  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw) || !isCalendarDate(raw)) {
     errors.push({ field: name, messages: [`${name} must be an ISO 8601 date and time, e.g. 2026-12-02T10:00:00Z`] });
     return undefined;
   }
@@ -76,11 +77,20 @@ function id(raw: string | null, name: string, errors: FieldError[]): string | un
   return raw;
 }
 
-/** Reads the list query; `now` is the default end of the range. */
+/**
+ * Reads the list query, given as sent (`queryOf(request)`, not `request.query`, which joins a repeated
+ * parameter with commas and loses one named `__proto__`); `now` is the default end of the range. A
+ * parameter given twice is refused rather than one of its values silently used: lists are
+ * comma-separated in one parameter.
+ */
 export function readListQuery(query: URLSearchParams, now: Date): ListQuery {
   const errors: FieldError[] = [];
-  for (const key of query.keys())
-    if (!KNOWN.has(key) && key !== 'code') errors.push({ field: key, messages: [`${key} is not a known parameter`] });
+  for (const key of new Set(query.keys())) {
+    if (key === FUNCTION_KEY_QUERY_PARAMETER) continue;
+    if (!KNOWN.has(key)) errors.push({ field: key, messages: [`${key} is not a known parameter`] });
+    else if (query.getAll(key).length > 1)
+      errors.push({ field: key, messages: [`${key} must be given once (a list is comma-separated: ${key}=a,b)`] });
+  }
   const filter: WriteFilter = {};
   const statuses = list<SupportStatus>(query.get('status'), SUPPORT_STATUSES, 'status', errors);
   if (statuses) filter.statuses = statuses;

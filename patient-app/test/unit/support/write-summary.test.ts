@@ -162,6 +162,22 @@ describe('support query', () => {
     expect(() => readListQuery(new URLSearchParams('from=2026-10-01T00:00:00Z'), now)).toThrow(ValidationError);
   });
 
+  it.each([
+    ['a prototype-named parameter', '__proto__=x', '__proto__'],
+    ['constructor', 'constructor=x', 'constructor'],
+    ['a repeated list parameter', 'status=failed&status=completed', 'status'],
+    ['a repeated page size', 'pageSize=10&pageSize=20', 'pageSize'],
+    ['a day the month lacks', 'from=2026-11-31T00:00:00Z', 'from'],
+  ])('refuses %s by name', (_title, text, field) => {
+    expect(() => readListQuery(new URLSearchParams(text), now)).toThrow(
+      expect.objectContaining({ fields: [{ field, messages: [expect.any(String)] }] }),
+    );
+  });
+
+  it('leaves the Functions key parameter to the host', () => {
+    expect(readListQuery(new URLSearchParams('code=key&status=failed'), now).filter).toEqual({ statuses: ['failed'] });
+  });
+
   it('requires a one-line reason for actions', () => {
     expect(readReason({ reason: '  audit-app was down; retrying  ' })).toBe('audit-app was down; retrying');
     for (const body of [{}, { reason: 'x' }, { reason: 'a'.repeat(257) }, { reason: 'two\nlines' }, 'text'])
