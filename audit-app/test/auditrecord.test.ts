@@ -7,7 +7,9 @@ let auditApp: LoadedFunctionApp;
 
 const fn = (name: string): RegisteredHttpFunction => auditApp.get(name);
 const post = (json: unknown, headers: Record<string, string> = {}) => invoke(fn('createAuditRecord'), { json, headers });
-const list = (query: Record<string, string>) => invoke(fn('listAuditRecords'), { query });
+// The query goes in the URL, as the host passes it: the handler reads it from there, not from request.query.
+const list = (query: Record<string, string>) =>
+  invoke(fn('listAuditRecords'), { url: `http://127.0.0.1/api/auditrecord?${new URLSearchParams(query).toString()}` });
 const audits = () => fixture.db().collection('audits');
 
 beforeAll(async () => {
@@ -393,5 +395,12 @@ describe('GET /api/auditrecord', () => {
     const answer = await invoke(fn('listAuditRecords'), { url: 'http://127.0.0.1/api/auditrecord?resourceId=a&resourceId=b' });
     expect(answer.status).toBe(400);
     expect(answer.body.error.details[0].field).toBe('resourceId');
+  });
+
+  it('refuses a parameter named __proto__, which the host loses from request.query', async () => {
+    // `query: {}` is request.query as the host builds it: assigned onto a plain object, `__proto__` is gone.
+    const answer = await invoke(fn('listAuditRecords'), { url: 'http://127.0.0.1/api/auditrecord?__proto__=x', query: {} });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details[0].field).toBe('__proto__');
   });
 });

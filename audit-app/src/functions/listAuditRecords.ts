@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { handle, ok, queryToObject, traceHttpRequest, ValidationError, validOrThrow } from '@patient-records/platform';
+import { handle, ok, queryOf, queryToObject, traceHttpRequest, ValidationError, validOrThrow } from '@patient-records/platform';
 
 import { appServices } from '../composition';
 import { AuditRecordQueryDto, DEFAULT_PAGE_SIZE } from '../records/query';
@@ -10,7 +10,7 @@ import type { AuditRecordStore } from '../records/store';
  * `200` with `{ items, continuationToken }`, newest first; `continuationToken` is `null` on the last page.
  */
 export async function listAuditRecords(records: AuditRecordStore, request: HttpRequest): Promise<HttpResponseInit> {
-  const query = await validOrThrow(AuditRecordQueryDto, queryToObject(request.query));
+  const query = await validOrThrow(AuditRecordQueryDto, queryToObject(queryOf(request)));
   const from = query.from === undefined ? undefined : new Date(query.from);
   const to = query.to === undefined ? undefined : new Date(query.to);
   if (from !== undefined && to !== undefined && from >= to) {
