@@ -28,6 +28,15 @@ function error(status: number, code: string, message: string): ManagementRespons
   return { status, body: { error: { code, message } } };
 }
 
+/** The host's answer to a start or restart whose instance id is taken by an unfinished instance. */
+function instanceExists(existingStatus: string | undefined): ManagementResponse {
+  return error(
+    409,
+    'InstanceExists',
+    `An Orchestration instance with the status ${existingStatus ?? 'Running'} already exists.`,
+  );
+}
+
 function flag(query: URLSearchParams, name: string, fallback: boolean): boolean {
   const value = query.get(name);
   if (value === null || value === '') return fallback;
@@ -136,11 +145,7 @@ export class ManagementApi {
     }
     const created = await this.hub.createInstance(instanceId, functionName, input);
     if (!created.ok) {
-      return error(
-        409,
-        'InstanceExists',
-        `An Orchestration instance with the status ${created.existingStatus ?? 'Running'} already exists.`,
-      );
+      return instanceExists(created.existingStatus);
     }
     return this.afterStart(request, instanceId);
   }
@@ -151,11 +156,7 @@ export class ManagementApi {
     const newId = flag(request.query, 'restartWithNewInstanceId', true) ? randomUUID().replace(/-/g, '') : instanceId;
     const created = await this.hub.createInstance(newId, doc.name, doc.input);
     if (!created.ok) {
-      return error(
-        409,
-        'InstanceExists',
-        `An Orchestration instance with the status ${created.existingStatus ?? 'Running'} already exists.`,
-      );
+      return instanceExists(created.existingStatus);
     }
     return this.checkStatus(request, newId);
   }
