@@ -52,6 +52,13 @@ interface WriteInputBase {
   idempotencyKeyHash?: string;
   /** Filled by the telemetry layer; optional. */
   trace?: TraceCarrier;
+  /**
+   * Set by a support restart: the operation ids of the writes this one restarts, oldest first (a
+   * restart of a restart names both). The store lets the write apply over their UNDONE changes as
+   * if they had never happened: a compensated create is created again under its patient id, and an
+   * `expectedVersion` read before a compensated change still matches once that change is undone.
+   */
+  restartOf?: string[];
 }
 
 export interface CreatePatientInput extends WriteInputBase {

@@ -80,6 +80,13 @@ export interface StoreCommand {
   patientId: string;
   /** The time to record as `lastUpdated`: orchestration time, the same on every re-run. */
   at: string;
+  /**
+   * For a support restart (`WriteInput.restartOf`): the operations it restarts, oldest first. The
+   * patient's versions that are undos of their changes are looked through: a create claims the
+   * next version over the undo of a restarted create (never over any other delete), and
+   * `expectedVersion` matches the version the undos restored.
+   */
+  restartOf?: readonly string[];
 }
 
 /** How `undo` ended. */

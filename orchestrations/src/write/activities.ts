@@ -58,7 +58,12 @@ function persistWrite(
   input: PersistStepInput,
   document: WriteDocument | undefined,
 ): Promise<StoredVersion> {
-  const command = { operationId: input.operationId, patientId: input.patientId, at: input.at };
+  const command = {
+    operationId: input.operationId,
+    patientId: input.patientId,
+    at: input.at,
+    ...(input.restartOf === undefined ? {} : { restartOf: input.restartOf }),
+  };
   const expected = input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion };
   const kind: WriteKind = input.kind;
   switch (kind) {

@@ -204,6 +204,11 @@ function readInput(raw: unknown, kind: WriteKind): WriteInput {
   if (typeof input.actor !== 'object' || (input.actor as unknown) === null || typeof input.actor.system !== 'string')
     throw new Error(`${kind}: actor is missing`);
   if (kind === 'createTestResult' && typeof input.testId !== 'string') throw new Error(`${kind}: testId is missing`);
+  if (
+    input.restartOf !== undefined &&
+    !(Array.isArray(input.restartOf) && input.restartOf.every((id) => typeof id === 'string' && id !== ''))
+  )
+    throw new Error(`${kind}: restartOf is not a list of operation ids`);
   if (kind !== 'deletePatient' && (typeof input.payload !== 'object' || input.payload === null))
     throw new Error(`${kind}: payload is missing`);
   return input as WriteInput;

@@ -30,6 +30,8 @@ export interface PersistStepInput {
   payload?: SealedPayload;
   /** Orchestration time of the persist step: the `lastUpdated` it writes. */
   at: string;
+  /** From the input: the operations a support restart restarts. */
+  restartOf?: string[];
   /** The caller's trace context, from the orchestration input, so the step joins its operation. */
   trace?: TraceCarrier;
 }
@@ -89,6 +91,7 @@ export function persistInputFor(input: WriteInput, at: string): PersistStepInput
     step.expectedVersion = input.expectedVersion;
   }
   if (input.kind !== 'deletePatient') step.payload = input.payload;
+  if (input.restartOf !== undefined) step.restartOf = input.restartOf;
   if (input.trace !== undefined) step.trace = input.trace;
   return step;
 }

@@ -155,7 +155,15 @@ export class MongoPatientRepository implements PatientStore {
   async createPatient(command: StoreCommand & { document: WriteDocument }): Promise<StoredVersion> {
     const existing = await this.claimOf(command.patientId, command.operationId);
     if (existing) return this.finish(existing);
-    const claim = this.newClaim(command, 1, 'create', { deleted: false, patient: patientFieldsOf(command.document) });
+    const patient = patientFieldsOf(command.document);
+    // A support restart of a create whose change was undone creates the patient again under the same
+    // id, as the next version over the undo. Only then: an id a consumer deleted is never reused.
+    let version = 1;
+    if (command.restartOf !== undefined) {
+      const latest = await this.latestClaim(command.patientId);
+      if (latest && (await this.versionBeforeRestarts(latest, command.restartOf)) === 0) version = latest.version + 1;
+    }
+    const claim = this.newClaim(command, version, 'create', { deleted: false, patient });
     if (!(await this.insertClaim(claim))) {
       const again = await this.claimOf(command.patientId, command.operationId);
       if (again) return this.finish(again);
@@ -303,7 +311,12 @@ export class MongoPatientRepository implements PatientStore {
     for (let attempt = 0; attempt < maxClaimAttempts; attempt++) {
       const latest = await this.latestClaim(command.patientId);
       if (!latest || latest.deleted) throw new PermanentFailure('notFound', 'The patient does not exist');
-      if (command.expectedVersion !== undefined && latest.version !== command.expectedVersion) {
+      if (
+        command.expectedVersion !== undefined &&
+        latest.version !== command.expectedVersion &&
+        (command.restartOf === undefined ||
+          (await this.versionBeforeRestarts(latest, command.restartOf)) !== command.expectedVersion)
+      ) {
         throw new PermanentFailure('conflict', 'The expected version is not the current one', latest.version);
       }
       const claim = this.newClaim(command, latest.version + 1, kind, content);
@@ -345,6 +358,31 @@ export class MongoPatientRepository implements PatientStore {
       if (isDuplicateKey(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * The version whose content `latest` shows once the undos of the restarted operations' changes
+   * are looked through (0: no patient before them). Each such undo restored the version before the
+   * change it undid, so the walk steps back over the pair; it stops at any other version — a
+   * consumer's update or delete, or a change that was not undone — so a restart never applies over
+   * anyone else's write. Bounded: one step per restarted operation.
+   */
+  private async versionBeforeRestarts(latest: PatientVersionDocument, restartOf: readonly string[]): Promise<number> {
+    let current = latest;
+    for (let step = 0; step < restartOf.length; step++) {
+      if (current.kind !== 'undo' || current.undoOf === undefined || !restartOf.includes(current.undoOf)) break;
+      const undone = await this.claimOf(current.patientId, current.undoOf);
+      // An undo claims the version right after the change it undoes (or it is 'superseded' and claims nothing).
+      if (!undone || undone.version !== current.version - 1) break;
+      if (undone.version === 1) return 0;
+      const before = await this.versions.findOne({
+        _id: versionClaimId(current.patientId, undone.version - 1),
+        _shardKey: current.patientId,
+      });
+      if (!before) break;
+      current = before;
+    }
+    return current.version;
   }
 
   private claimOf(patientId: string, operationId: string): Promise<PatientVersionDocument | null> {

@@ -3,6 +3,8 @@
  * and a task hub in Azure): list writes, show one as a timeline with its audit trail, export it for
  * replay, and restart, terminate or purge — each action recorded in the audit register first.
  */
+import { randomUUID } from 'node:crypto';
+
 import {
   type Actor,
   buildWriteTimeline,
@@ -87,6 +89,25 @@ function traceIdOf(input: unknown): string | undefined {
 function kqlFor(instanceId: string, traceId: string | undefined): string {
   const byTrace = traceId === undefined ? '' : `operation_Id == "${traceId}" or `;
   return `union requests, dependencies, exceptions, traces, customEvents | where ${byTrace}tostring(customDimensions["durable.instance_id"]) == "${instanceId}" or tostring(customDimensions.instanceId) == "${instanceId}" | order by timestamp asc`;
+}
+
+/**
+ * The input of a restart: the old write's, under the new operation id, naming every operation it
+ * restarts (the old one's own `restartOf` first) so the store looks through their undone changes.
+ * A test result gets a new id: test results are not versioned, and reviving the undone one would
+ * take an update, which the store does not isolate; a consumer never got the old id (only a 202 or
+ * 503), and the operations link leads to the new one.
+ */
+function restartInputOf(old: Record<string, unknown>, newInstanceId: string): Record<string, unknown> {
+  // A new operation: the old request's trace context does not belong to it.
+  const { trace: _oldTrace, ...rest } = old;
+  const earlier = Array.isArray(old['restartOf']) ? (old['restartOf'] as unknown[]) : [];
+  return {
+    ...rest,
+    operationId: newInstanceId,
+    restartOf: [...earlier, old['operationId']],
+    ...(old['kind'] === 'createTestResult' ? { testId: randomUUID() } : {}),
+  };
 }
 
 export interface SupportServiceOptions {
@@ -294,9 +315,7 @@ export class SupportService {
       await this.options.restarts.release(instanceId);
       throw error;
     }
-    // A new operation: the old request's trace context does not belong to it.
-    const { trace: _oldTrace, ...rest } = status.input as Record<string, unknown>;
-    const input = { ...rest, operationId: newInstanceId };
+    const input = restartInputOf(status.input as Record<string, unknown>, newInstanceId);
     try {
       await client.startNew(status.name, { instanceId: newInstanceId, input });
     } catch (error) {

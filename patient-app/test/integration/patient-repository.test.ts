@@ -174,6 +174,62 @@ describe('undo (compensation)', () => {
   });
 });
 
+describe('support restarts (restartOf)', () => {
+  it('creates a compensated create again under its id, over its undo, and again after a restart of the restart is undone', async () => {
+    const patientId = randomUUID();
+    await repo.createPatient({ operationId: 'r-a', patientId, at: at(), document: ada });
+    await repo.undo({ operationId: 'r-a', patientId, at: at(), kind: 'createPatient' });
+    // Without restartOf, a create of that id stays a conflict.
+    expect((await failure(repo.createPatient({ operationId: 'r-x', patientId, at: at(), document: ada }))).code).toBe('conflict');
+
+    const restart = { operationId: 'r-b', patientId, at: at(4), document: ada, restartOf: ['r-a'] };
+    expect(await repo.createPatient(restart)).toEqual({ version: 3, lastUpdated: at(4) });
+    expect(await repo.createPatient(restart)).toEqual({ version: 3, lastUpdated: at(4) });
+    expect(await repo.getPatient(patientId)).toEqual({ version: 3, patient: { id: patientId, ...ada, lastUpdated: at(4) } });
+
+    // The restart is compensated too: its undo deletes again, and a restart of it creates at 5.
+    expect(await repo.undo({ operationId: 'r-b', patientId, at: at(), kind: 'createPatient' })).toBe('reverted');
+    expect(await repo.getPatient(patientId)).toBeUndefined();
+    expect((await repo.createPatient({ operationId: 'r-c', patientId, at: at(), document: ada, restartOf: ['r-a', 'r-b'] })).version).toBe(5);
+  });
+
+  it('never creates an id again over a delete that is not the undo of a restarted create', async () => {
+    const patientId = randomUUID();
+    await repo.createPatient({ operationId: 'd-a', patientId, at: at(), document: ada });
+    await repo.deletePatient({ operationId: 'd-consumer', patientId, at: at() });
+    const error = await failure(repo.createPatient({ operationId: 'd-b', patientId, at: at(), document: ada, restartOf: ['d-a'] }));
+    expect(error.code).toBe('conflict');
+
+    // An undone create that the restart does not name is no licence either.
+    const other = randomUUID();
+    await repo.createPatient({ operationId: 'd-c', patientId: other, at: at(), document: ada });
+    await repo.undo({ operationId: 'd-c', patientId: other, at: at(), kind: 'createPatient' });
+    expect((await failure(repo.createPatient({ operationId: 'd-d', patientId: other, at: at(), document: ada, restartOf: ['d-other'] }))).code).toBe('conflict');
+    expect(await repo.getPatient(patientId)).toBeUndefined();
+    expect(await repo.getPatient(other)).toBeUndefined();
+  });
+
+  it("matches a compensated update's expected version through its undo, but not through anyone else's change", async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 'u-a', patientId, at: at(), expectedVersion: 1, document: { ...ada, postCode: '7000' } });
+    await repo.undo({ operationId: 'u-a', patientId, at: at(), kind: 'updatePatient' });
+    const restart = { operationId: 'u-b', patientId, at: at(), expectedVersion: 1, document: { ...ada, postCode: '7000' } };
+    expect((await failure(repo.updatePatient(restart))).currentVersion).toBe(3);
+    expect((await repo.updatePatient({ ...restart, restartOf: ['u-a'] })).version).toBe(4);
+    expect((await repo.getPatient(patientId))?.patient.postCode).toBe('7000');
+
+    // A consumer's update after the undo: the restart's If-Match is stale for real.
+    const other = await created();
+    await repo.deletePatient({ operationId: 'u-c', patientId: other, at: at(), expectedVersion: 1 });
+    await repo.undo({ operationId: 'u-c', patientId: other, at: at(), kind: 'deletePatient' });
+    await repo.updatePatient({ operationId: 'u-consumer', patientId: other, at: at(), document: { ...ada, postCode: '8000' } });
+    const stale = await failure(repo.deletePatient({ operationId: 'u-d', patientId: other, at: at(), expectedVersion: 1, restartOf: ['u-c'] }));
+    expect(stale.code).toBe('conflict');
+    expect(stale.currentVersion).toBe(4);
+    expect((await repo.getPatient(other))?.patient.postCode).toBe('8000');
+  });
+});
+
 describe('test results', () => {
   const test = {
     performer: 'Lab',

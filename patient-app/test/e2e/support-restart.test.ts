@@ -1,0 +1,136 @@
+/**
+ * Support restarts of COMPENSATED writes, end to end under two devhosts: a create, an update with
+ * `If-Match` and a test-result add each take effect, then audit-app turns unavailable for their
+ * `succeeded` records (a proxy answers 503), so each change is undone and the write answers 503.
+ * Once audit-app is back, support restarts each one, and the restart really applies it: the
+ * create under the patient id the first write was given, the update despite its `If-Match` being
+ * older than the undo, the test result under a new id. Each new write has its own operation id and
+ * its own `attempted`/`succeeded` records.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { useAuditProxy } from '../support/audit-proxy';
+import { type Answer, call, type Stack, useStack } from '../support/stack';
+import { installSupportKey } from '../support/support-key';
+
+jest.setTimeout(90_000);
+
+const supportKey = `support-restart-${randomBytes(8).toString('hex')}`;
+const holder: { stack?: Stack } = {};
+const proxy = useAuditProxy(() => {
+  if (!holder.stack) throw new Error('no stack');
+  return holder.stack.audit().url;
+});
+const stack = useStack({
+  auditApiUrl: () => proxy.url(),
+  patientEnv: { SUPPORT_API_KEY: supportKey, WRITE_WAIT_TIMEOUT_MS: '500' },
+});
+holder.stack = stack;
+
+beforeAll(() => installSupportKey(stack, supportKey));
+
+const support = (method: string, path: string, body?: unknown): Promise<Answer> =>
+  call(stack, method, `/api/support${path}`, {
+    key: supportKey,
+    headers: { 'x-caller-user': 'support.tester' },
+    ...(body === undefined ? {} : { body }),
+  });
+
+/** Polls a write through the support API until it has ended (bounded: the retry policies end every write within a minute). */
+async function ended(instanceId: string): Promise<Answer> {
+  for (let attempt = 0; attempt < 240; attempt += 1) {
+    const answer = await support('GET', `/writes/${instanceId}`);
+    if (answer.status === 200 && answer.body.write.status !== 'running') return answer;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`write ${instanceId} did not end`);
+}
+
+function auditOutcomes(operationId: string): Promise<string[]> {
+  return stack
+    .auditDb()
+    .collection('audits')
+    .find({ correlationId: operationId })
+    .toArray()
+    .then((records) => records.map((record) => String(record['outcome'])).sort());
+}
+
+const patient = { firstName: 'Perpetua', lastName: 'Oyelaran', gender: 'female', dateOfBirth: '1990-11-23', postCode: '7Q2W' };
+const test = {
+  performer: 'Lab',
+  orderReference: 'ORD-7',
+  observations: [{ id: 'o1', code: 'HB', measurement: '13.5', interpretation: 'normal', issued: '2026-01-02T03:04:05Z', status: 'final' }],
+};
+
+describe('restarting compensated writes', () => {
+  const writes: Record<'create' | 'update' | 'test', string> = { create: '', update: '', test: '' };
+  const restarted: Record<'create' | 'update' | 'test', string> = { create: '', update: '', test: '' };
+  let existingId = '';
+
+  it('compensates a create, an update with If-Match and a test result while audit-app cannot record their success', async () => {
+    const existing = await call(stack, 'POST', '/api/patient', { body: patient });
+    expect(existing.status).toBe(201);
+    existingId = String(existing.body.id);
+
+    proxy.setRule((record) => (record['outcome'] === 'succeeded' ? 'unavailable' : 'forward'));
+    const started = await Promise.all([
+      call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Created' } }),
+      call(stack, 'PUT', `/api/patient/${existingId}`, { body: { ...patient, lastName: 'Updated' }, headers: { 'if-match': '"1"' } }),
+      call(stack, 'POST', `/api/patient/${existingId}/tests`, { body: test }),
+    ]);
+    [writes.create, writes.update, writes.test] = started.map((answer) => answer.headers.get('x-operation-id') ?? '');
+    for (const id of Object.values(writes)) {
+      const detail = await ended(id);
+      expect(detail.body.write).toMatchObject({ status: 'completed', outcome: 'compensated' });
+    }
+    proxy.setRule(() => 'forward');
+    const read = await call(stack, 'GET', `/api/patient/${existingId}`);
+    expect(read.body.lastName).toBe(patient.lastName);
+    expect(read.headers.get('etag')).toBe('"3"');
+  });
+
+  it('restarts the compensated create: the patient is created under the id the first write was given', async () => {
+    const old = await ended(writes.create);
+    const patientId = String(old.body.write.patientId);
+    expect((await call(stack, 'GET', `/api/patient/${patientId}`)).status).toBe(404);
+
+    const answer = await support('POST', `/writes/${writes.create}/restart`, { reason: 'audit-app back' });
+    expect(answer.status).toBe(202);
+    restarted.create = String(answer.body.newInstanceId);
+    const detail = await ended(restarted.create);
+    expect(detail.body.write).toMatchObject({ status: 'completed', outcome: 'succeeded', patientId });
+    expect(detail.body.restartedFrom).toBe(writes.create);
+
+    const read = await call(stack, 'GET', `/api/patient/${patientId}`);
+    expect(read.status).toBe(200);
+    expect(read.body.firstName).toBe('Created');
+    // Versions never go back: 1 the first create, 2 its undo, 3 the restart.
+    expect(read.headers.get('etag')).toBe('"3"');
+    expect(await auditOutcomes(restarted.create)).toEqual(['attempted', 'succeeded']);
+    expect(await auditOutcomes(writes.create)).toEqual(['attempted', 'compensated', 'support-action', 'support-action']);
+  });
+
+  it('restarts the compensated update: its If-Match still holds, as the undo restored that version', async () => {
+    const answer = await support('POST', `/writes/${writes.update}/restart`, { reason: 'audit-app back' });
+    restarted.update = String(answer.body.newInstanceId);
+    const detail = await ended(restarted.update);
+    expect(detail.body.write).toMatchObject({ status: 'completed', outcome: 'succeeded' });
+    const read = await call(stack, 'GET', `/api/patient/${existingId}`);
+    expect(read.body.lastName).toBe('Updated');
+    expect(read.headers.get('etag')).toBe('"4"');
+    expect(await auditOutcomes(restarted.update)).toEqual(['attempted', 'succeeded']);
+  });
+
+  it('restarts the compensated test result under a new test id', async () => {
+    const old = await ended(writes.test);
+    const answer = await support('POST', `/writes/${writes.test}/restart`, { reason: 'audit-app back' });
+    restarted.test = String(answer.body.newInstanceId);
+    const detail = await ended(restarted.test);
+    expect(detail.body.write).toMatchObject({ status: 'completed', outcome: 'succeeded' });
+    const testId = String(detail.body.write.testId);
+    expect(testId).not.toBe(String(old.body.write.testId));
+    const list = await call(stack, 'GET', `/api/patient/${existingId}/tests`);
+    expect((list.body as { id: string }[]).map((item) => item.id)).toEqual([testId]);
+    expect(await auditOutcomes(restarted.test)).toEqual(['attempted', 'succeeded']);
+  });
+});
