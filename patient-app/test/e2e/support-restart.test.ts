@@ -78,7 +78,8 @@ describe('restarting compensated writes', () => {
       call(stack, 'PUT', `/api/patient/${existingId}`, { body: { ...patient, lastName: 'Updated' }, headers: { 'if-match': '"1"' } }),
       call(stack, 'POST', `/api/patient/${existingId}/tests`, { body: test }),
     ]);
-    [writes.create, writes.update, writes.test] = started.map((answer) => answer.headers.get('x-operation-id') ?? '');
+    const [create, update, add] = started.map((answer) => answer.headers.get('x-operation-id') ?? '');
+    Object.assign(writes, { create, update, test: add });
     for (const id of Object.values(writes)) {
       const detail = await ended(id);
       expect(detail.body.write).toMatchObject({ status: 'completed', outcome: 'compensated' });
