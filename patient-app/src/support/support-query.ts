@@ -26,7 +26,8 @@ export interface ListQuery {
   continuationToken?: string;
 }
 
-const KNOWN = new Set([
+/** Every parameter the list (and purge-many) query takes; support-openapi.yaml documents these. */
+export const LIST_QUERY_PARAMETERS = [
   'status',
   'outcome',
   'kind',
@@ -37,7 +38,9 @@ const KNOWN = new Set([
   'instanceId',
   'pageSize',
   'continuationToken',
-]);
+] as const;
+
+const KNOWN: ReadonlySet<string> = new Set(LIST_QUERY_PARAMETERS);
 
 function list<T extends string>(
   raw: string | null,
