@@ -9,6 +9,7 @@ import { MongoPatientRepository } from './data/patient-repository';
 import { IdempotencyHasher } from './security/idempotency';
 import { AesGcmPayloadCipher } from './security/payload-cipher';
 import { loadSettings, type PatientAppSettings, settingDefinitions } from './settings';
+import { RestartLinks } from './support/restart-links';
 import { WriteService } from './writes/write-service';
 
 /** Everything patient-app's handlers and activities use, built once per process. */
@@ -19,6 +20,8 @@ export interface PatientAppServices {
   audit: HttpAuditClient;
   cipher: AesGcmPayloadCipher;
   writes: WriteService;
+  /** Which write a support restart started from which: the support API records them, `GET /api/operations` follows them. */
+  restarts: RestartLinks;
   pageTokens: ContinuationTokens;
 }
 
@@ -60,7 +63,16 @@ export async function buildServices(source: SecretSource): Promise<PatientAppSer
   });
   // Paging tokens are signed with a key derived from the idempotency key: no extra secret to manage.
   const pageTokenKey = createHmac('sha256', settings.idempotencyHmacKey).update('continuation-tokens').digest('base64');
-  return { settings, mongo, repository, audit, cipher, writes, pageTokens: new ContinuationTokens(pageTokenKey) };
+  return {
+    settings,
+    mongo,
+    repository,
+    audit,
+    cipher,
+    writes,
+    restarts: new RestartLinks(db),
+    pageTokens: new ContinuationTokens(pageTokenKey),
+  };
 }
 
 let built: Promise<PatientAppServices> | undefined;

@@ -4,19 +4,23 @@ import * as df from 'durable-functions';
 
 import { services } from '../composition-root';
 import { answerFor } from '../writes/answers';
+import { operationStatus } from '../writes/operation-status';
 
 const operationIdPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|idem-[0-9a-f]{40})$/i;
 
 /**
  * `GET /api/operations/{operationId}`: a write started earlier. Done: the answer the write would
- * have given (201/200/204/404/412/503); running: 202 with the same `Location`. Only write
- * orchestrations are visible here, and no Durable management link is ever handed out.
+ * have given (201/200/204/404/412/503); running: 202 with the same `Location`. A write support
+ * restarted answers as its restart does (202 with the restart's `Location` while it runs), with
+ * `x-restarted-as` naming it. Only write orchestrations are visible here, and no Durable
+ * management link is ever handed out.
  */
 export async function getOperation(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const { writes } = await services();
+  const { writes, restarts } = await services();
   const operationId = request.params['operationId'] ?? '';
   if (!operationIdPattern.test(operationId)) throw new NotFoundError('No write with this operation id is known.', { code: 'operation_not_found' });
-  return answerFor(await writes.status(df.getClient(context), operationId));
+  const { status, restartedAs } = await operationStatus(writes, df.getClient(context), restarts, operationId);
+  return answerFor(status, restartedAs === undefined ? {} : { 'x-restarted-as': restartedAs });
 }
 
 app.http('getOperation', {

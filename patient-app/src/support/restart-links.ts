@@ -51,6 +51,11 @@ export class RestartLinks {
     await this.collection.deleteOne({ _id: instanceId });
   }
 
+  /** The instance a restart of `instanceId` started, if it was restarted. */
+  async restartedAs(instanceId: string): Promise<string | undefined> {
+    return (await this.collection.findOne({ _id: instanceId }, { projection: { newInstanceId: 1 } }))?.newInstanceId;
+  }
+
   async linksOf(instanceId: string): Promise<{ restartedAs?: string; restartedFrom?: string }> {
     await this.ensureIndex();
     const [as, from] = await Promise.all([

@@ -6,7 +6,6 @@ import { createSecretSource, type SecretSource } from '@patient-records/platform
 
 import { services } from '../composition-root';
 import { SupportAuditTrail } from './audit-trail';
-import { RestartLinks } from './restart-links';
 import { SupportService } from './support-service';
 
 export interface SupportContext {
@@ -24,9 +23,8 @@ export function supportContext(): Promise<SupportContext> {
       functionKey: () => Promise.resolve(app.settings.auditApiKey),
       timeoutMs: app.settings.auditTimeoutMs,
     });
-    const restarts = new RestartLinks(app.mongo.db(app.settings.databaseName));
     return {
-      support: new SupportService({ trail, restarts, pageTokens: app.pageTokens }),
+      support: new SupportService({ trail, restarts: app.restarts, pageTokens: app.pageTokens }),
       secrets: createSecretSource(process.env),
     };
   })().catch((error: unknown) => {

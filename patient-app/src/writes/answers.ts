@@ -32,10 +32,11 @@ function locationOf(result: WriteResult): string {
  * `404`; `412` (stale `If-Match`, with the current version); `503` with the operation id and
  * `Retry-After` when a dependency stayed down (the write was compensated); `202` with
  * `Location: /api/operations/{id}` while it runs; `500` when the orchestration itself failed.
+ * Every answer carries `x-operation-id` and the `headers` given.
  */
-export function answerFor(status: WriteStatus): HttpResponseInit {
+export function answerFor(status: WriteStatus, headers: Record<string, string> = {}): HttpResponseInit {
   const operationId = status.operationId;
-  const opHeader = { 'x-operation-id': operationId };
+  const opHeader = { 'x-operation-id': operationId, ...headers };
   switch (status.state) {
     case 'running':
       return json(

@@ -5,7 +5,8 @@
  * Once audit-app is back, support restarts each one, and the restart really applies it: the
  * create under the patient id the first write was given, the update despite its `If-Match` being
  * older than the undo, the test result under a new id. Each new write has its own operation id and
- * its own `attempted`/`succeeded` records.
+ * its own `attempted`/`succeeded` records. The consumer's operations link follows the restarts:
+ * `202` to the restart while it runs, then the restart's answer, `x-restarted-as` naming it.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -90,10 +91,13 @@ describe('restarting compensated writes', () => {
     expect(read.headers.get('etag')).toBe('"3"');
   });
 
-  it('restarts the compensated create: the patient is created under the id the first write was given', async () => {
+  it('restarts the compensated create: the patient is created under the id the first write was given, and the old operations link answers 201', async () => {
     const old = await ended(writes.create);
     const patientId = String(old.body.write.patientId);
     expect((await call(stack, 'GET', `/api/patient/${patientId}`)).status).toBe(404);
+    const before = await call(stack, 'GET', `/api/operations/${writes.create}`);
+    expect(before.status).toBe(503);
+    expect(before.headers.get('x-restarted-as')).toBeNull();
 
     const answer = await support('POST', `/writes/${writes.create}/restart`, { reason: 'audit-app back' });
     expect(answer.status).toBe(202);
@@ -109,10 +113,33 @@ describe('restarting compensated writes', () => {
     expect(read.headers.get('etag')).toBe('"3"');
     expect(await auditOutcomes(restarted.create)).toEqual(['attempted', 'succeeded']);
     expect(await auditOutcomes(writes.create)).toEqual(['attempted', 'compensated', 'support-action', 'support-action']);
+
+    const followed = await call(stack, 'GET', `/api/operations/${writes.create}`);
+    expect(followed.status).toBe(201);
+    expect(followed.body).toMatchObject({ id: patientId, firstName: 'Created' });
+    expect(followed.headers.get('location')).toBe(`/api/patient/${patientId}`);
+    expect(followed.headers.get('etag')).toBe('"3"');
+    expect(followed.headers.get('x-restarted-as')).toBe(restarted.create);
+    expect(followed.headers.get('x-operation-id')).toBe(restarted.create);
   });
 
-  it('restarts the compensated update: its If-Match still holds, as the undo restored that version', async () => {
-    const answer = await support('POST', `/writes/${writes.update}/restart`, { reason: 'audit-app back' });
+  it('restarts the compensated update twice (the first restart fails as audit-app is down again): its If-Match still holds, and the old link follows both', async () => {
+    proxy.setRule((record) => (record['outcome'] === 'attempted' ? 'unavailable' : 'forward'));
+    const first = await support('POST', `/writes/${writes.update}/restart`, { reason: 'audit-app back?' });
+    const firstId = String(first.body.newInstanceId);
+    const running = await call(stack, 'GET', `/api/operations/${writes.update}`);
+    expect(running.status).toBe(202);
+    expect(running.headers.get('location')).toBe(`/api/operations/${firstId}`);
+    expect(running.headers.get('x-restarted-as')).toBe(firstId);
+    expect(running.body).toMatchObject({ operationId: firstId, status: 'running' });
+    expect((await ended(firstId)).body.write).toMatchObject({ status: 'completed', outcome: 'failed' });
+    const failed = await call(stack, 'GET', `/api/operations/${writes.update}`);
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.details).toMatchObject({ operationId: firstId, step: 'auditAttempt' });
+    expect(failed.headers.get('x-restarted-as')).toBe(firstId);
+    proxy.setRule(() => 'forward');
+
+    const answer = await support('POST', `/writes/${firstId}/restart`, { reason: 'audit-app back' });
     restarted.update = String(answer.body.newInstanceId);
     const detail = await ended(restarted.update);
     expect(detail.body.write).toMatchObject({ status: 'completed', outcome: 'succeeded' });
@@ -120,6 +147,13 @@ describe('restarting compensated writes', () => {
     expect(read.body.lastName).toBe('Updated');
     expect(read.headers.get('etag')).toBe('"4"');
     expect(await auditOutcomes(restarted.update)).toEqual(['attempted', 'succeeded']);
+    for (const asked of [writes.update, firstId]) {
+      const followed = await call(stack, 'GET', `/api/operations/${asked}`);
+      expect(followed.status).toBe(200);
+      expect(followed.body.lastName).toBe('Updated');
+      expect(followed.headers.get('etag')).toBe('"4"');
+      expect(followed.headers.get('x-restarted-as')).toBe(restarted.update);
+    }
   });
 
   it('restarts the compensated test result under a new test id', async () => {
@@ -133,5 +167,16 @@ describe('restarting compensated writes', () => {
     const list = await call(stack, 'GET', `/api/patient/${existingId}/tests`);
     expect((list.body as { id: string }[]).map((item) => item.id)).toEqual([testId]);
     expect(await auditOutcomes(restarted.test)).toEqual(['attempted', 'succeeded']);
+
+    // Support purges the old write's history: its operations link still leads to the restart.
+    expect((await support('POST', `/writes/${writes.test}/purge`, { reason: 'investigated' })).status).toBe(200);
+    const followed = await call(stack, 'GET', `/api/operations/${writes.test}`);
+    expect(followed.status).toBe(201);
+    expect(followed.headers.get('location')).toBe(`/api/patient/${existingId}/tests/${testId}`);
+    expect(followed.headers.get('x-restarted-as')).toBe(restarted.test);
+    // The restart itself answers as any write, without x-restarted-as.
+    const direct = await call(stack, 'GET', `/api/operations/${restarted.test}`);
+    expect(direct.status).toBe(201);
+    expect(direct.headers.get('x-restarted-as')).toBeNull();
   });
 });
