@@ -24,6 +24,12 @@ export interface ListQuery {
   to: Date;
   pageSize: number;
   continuationToken?: string;
+  /**
+   * The bounds the caller gave (ISO); an absent one is a default that moves with the clock. A
+   * continuation token is valid for the same filter and the same given bounds, and carries the
+   * first page's range, so paging a default range works.
+   */
+  given: { from?: string; to?: string };
 }
 
 /** Every parameter the list (and purge-many) query takes; support-openapi.yaml documents these. */
@@ -107,8 +113,10 @@ export function readListQuery(query: URLSearchParams, now: Date): ListQuery {
   if (patientId !== undefined) filter.patientId = patientId;
   const instanceId = id(query.get('instanceId'), 'instanceId', errors);
   if (instanceId !== undefined) filter.instanceId = instanceId;
-  const to = time(query.get('to'), 'to', errors) ?? now;
-  const from = time(query.get('from'), 'from', errors) ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
+  const givenTo = time(query.get('to'), 'to', errors);
+  const givenFrom = time(query.get('from'), 'from', errors);
+  const to = givenTo ?? now;
+  const from = givenFrom ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
   if (from.getTime() >= to.getTime()) errors.push({ field: 'from', messages: ['from must be before to'] });
   else if (to.getTime() - from.getTime() > MAX_RANGE_MS)
     errors.push({ field: 'from', messages: ['the range from..to may span at most 31 days'] });
@@ -120,7 +128,10 @@ export function readListQuery(query: URLSearchParams, now: Date): ListQuery {
       errors.push({ field: 'pageSize', messages: [`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}`] });
   }
   if (errors.length > 0) throw new ValidationError(errors);
-  const result: ListQuery = { filter, from, to, pageSize };
+  const given: ListQuery['given'] = {};
+  if (givenFrom !== undefined) given.from = givenFrom.toISOString();
+  if (givenTo !== undefined) given.to = givenTo.toISOString();
+  const result: ListQuery = { filter, from, to, pageSize, given };
   const token = query.get('continuationToken');
   if (token !== null && token !== '') result.continuationToken = token;
   return result;

@@ -68,13 +68,14 @@ export interface ActionResult {
 const TERMINAL = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 const MAX_PURGE = 100;
 
-function isPosition(value: unknown): value is { offset: number; to: string } {
+function isPosition(value: unknown): value is { offset: number; from: string; to: string } {
   if (typeof value !== 'object' || value === null) return false;
-  const position = value as { offset?: unknown; to?: unknown };
+  const position = value as { offset?: unknown; from?: unknown; to?: unknown };
   return (
     typeof position.offset === 'number' &&
     Number.isInteger(position.offset) &&
     position.offset >= 0 &&
+    typeof position.from === 'string' &&
     typeof position.to === 'string'
   );
 }
@@ -125,28 +126,33 @@ export class SupportService {
   }
 
   async list(client: SupportClient, query: ListQuery): Promise<WriteList> {
-    const scope = JSON.stringify({ f: query.filter, from: query.from.toISOString() });
+    const scope = JSON.stringify({ f: query.filter, given: query.given });
     let offset = 0;
-    let to = query.to;
+    let { from, to } = query;
     if (query.continuationToken !== undefined) {
-      // Later pages keep the first page's end of range, so new writes do not shift them.
+      // Later pages keep the first page's range, so new writes do not shift them, and a default
+      // range (the 24 hours before now) does not move with the clock between pages.
       const position = this.options.pageTokens.decode(query.continuationToken, scope, isPosition);
       offset = position.offset;
+      from = new Date(position.from);
       to = new Date(position.to);
     }
-    const statuses = (await client.getStatusBy({ createdTimeFrom: query.from, createdTimeTo: to })) as InstanceStatus[];
+    const statuses = (await client.getStatusBy({ createdTimeFrom: from, createdTimeTo: to })) as InstanceStatus[];
     const summaries = statuses.map(summarizeWrite).filter((summary): summary is WriteSummary => summary !== undefined);
     await this.withInputs(client, summaries);
     const { items, counts } = selectWrites(summaries, query.filter);
     const page = items.slice(offset, offset + query.pageSize);
     const next =
       offset + query.pageSize < items.length
-        ? this.options.pageTokens.encode({ offset: offset + query.pageSize, to: to.toISOString() }, scope)
+        ? this.options.pageTokens.encode(
+            { offset: offset + query.pageSize, from: from.toISOString(), to: to.toISOString() },
+            scope,
+          )
         : null;
     return {
       items: page,
       counts,
-      range: { from: query.from.toISOString(), to: to.toISOString() },
+      range: { from: from.toISOString(), to: to.toISOString() },
       continuationToken: next,
     };
   }

@@ -121,6 +121,7 @@ describe('support query', () => {
       from: new Date('2026-12-01T12:00:00Z'),
       to: now,
       pageSize: 50,
+      given: {},
     });
   });
 
@@ -143,6 +144,7 @@ describe('support query', () => {
       to: new Date('2026-12-02T00:00:00Z'),
       pageSize: 10,
       continuationToken: 't',
+      given: { from: '2026-12-01T00:00:00.000Z', to: '2026-12-02T00:00:00.000Z' },
     });
   });
 
