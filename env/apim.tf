@@ -156,7 +156,10 @@ resource "azurerm_api_management_api" "patient" {
   }
 }
 
-# The support API (patient-app's /api/support routes), published only in the support product.
+# The support API (patient-app's /api/support routes), published only in the support product and
+# imported from patient-app/support-openapi.yaml, whose paths are relative to /api/support: gateway
+# /support/writes/{instanceId} is the app's /api/support/writes/{instanceId}. Only the documented
+# operations pass the gateway.
 resource "azurerm_api_management_api" "support" {
   name                  = "support-api"
   api_management_name   = azurerm_api_management.main.name
@@ -167,18 +170,17 @@ resource "azurerm_api_management_api" "support" {
   protocols             = ["https"]
   service_url           = "https://${module.patient_app.default_hostname}/api/support"
   subscription_required = true
-}
 
-resource "azurerm_api_management_api_operation" "support" {
-  for_each = toset(["GET", "POST", "DELETE"])
+  # APIM's default names, pinned as for the patient API, so the import cannot change them.
+  subscription_key_parameter_names {
+    header = "Ocp-Apim-Subscription-Key"
+    query  = "subscription-key"
+  }
 
-  operation_id        = "support-${lower(each.key)}"
-  api_name            = azurerm_api_management_api.support.name
-  api_management_name = azurerm_api_management.main.name
-  resource_group_name = azurerm_resource_group.main.name
-  display_name        = "Support ${each.key}"
-  method              = each.key
-  url_template        = "/*"
+  import {
+    content_format = "openapi"
+    content_value  = file("${path.module}/../patient-app/support-openapi.yaml")
+  }
 }
 
 resource "azurerm_api_management_api_policy" "patient" {

@@ -131,6 +131,24 @@ describe('API Management', () => {
     expect(api.subscription_required).toBe(true);
   });
 
+  it('imports the support API from patient-app/support-openapi.yaml, at /support in front of /api/support', () => {
+    const api = resource(root, 'azurerm_api_management_api', 'support');
+    const imported = block(api, 'import');
+    expect(imported.content_format).toBe('openapi');
+    expect(imported.content_value).toBe('${file("${path.module}/../patient-app/support-openapi.yaml")}');
+    expect(api.path).toBe('support');
+    expect(api.service_url).toBe('https://${module.patient_app.default_hostname}/api/support');
+    expect(api.subscription_required).toBe(true);
+    expect(block(api, 'subscription_key_parameter_names')).toEqual({
+      header: 'Ocp-Apim-Subscription-Key',
+      query: 'subscription-key',
+    });
+  });
+
+  it('declares no operations by hand: both APIs take theirs from their OpenAPI documents', () => {
+    expect(root.resource.azurerm_api_management_api_operation).toBeUndefined();
+  });
+
   // APIM's API path is `api` and its backend is https://<patient-app>/api, so the document's
   // paths are relative to the route prefix; the support routes are a separate API and product.
   const openApi = join(repoRoot, 'patient-app', 'openapi.yaml');
@@ -144,6 +162,21 @@ describe('API Management', () => {
         expect([path, path.startsWith('/api/') || path.startsWith('/support')]).toEqual([path, false]);
     },
   );
+
+  // The support API's path is `support` and its backend https://<patient-app>/api/support, so that
+  // document's paths are relative to /api/support (`/writes`, not `/api/support/writes`).
+  const supportOpenApi = join(repoRoot, 'patient-app', 'support-openapi.yaml');
+  (existsSync(supportOpenApi) ? it : it.skip)('finds paths relative to /api/support in support-openapi.yaml', () => {
+    const document = parseYaml(readFileSync(supportOpenApi, 'utf8')) as {
+      servers?: { url: string }[];
+      paths?: Record<string, unknown>;
+    };
+    expect(document.servers?.[0]?.url).toBe('/api/support');
+    const paths = Object.keys(document.paths ?? {});
+    expect(paths).toContain('/writes');
+    for (const path of paths)
+      expect([path, path.startsWith('/api/') || path.startsWith('/support')]).toEqual([path, false]);
+  });
 
   it('publishes the patient API to consumers and the support API in a separate product', () => {
     const links = root.resource.azurerm_api_management_product_api ?? {};
