@@ -55,11 +55,13 @@ export async function buildServices(source: SecretSource): Promise<PatientAppSer
     },
   });
   const cipher = new AesGcmPayloadCipher(settings.payloadEncryptionKey);
+  const restarts = new RestartLinks(db);
   const writes = new WriteService({
     cipher,
     hasher: new IdempotencyHasher(settings.idempotencyHmacKey),
     idempotencyKeys: new IdempotencyKeys(db),
     waitTimeoutMs: settings.writeWaitTimeoutMs,
+    restarts,
   });
   // Paging tokens are signed with a key derived from the idempotency key: no extra secret to manage.
   const pageTokenKey = createHmac('sha256', settings.idempotencyHmacKey).update('continuation-tokens').digest('base64');
@@ -70,7 +72,7 @@ export async function buildServices(source: SecretSource): Promise<PatientAppSer
     audit,
     cipher,
     writes,
-    restarts: new RestartLinks(db),
+    restarts,
     pageTokens: new ContinuationTokens(pageTokenKey),
   };
 }

@@ -3,8 +3,7 @@ import { handle, NotFoundError } from '@patient-records/platform';
 import * as df from 'durable-functions';
 
 import { services } from '../composition-root';
-import { answerFor } from '../writes/answers';
-import { operationStatus } from '../writes/operation-status';
+import { answerForFollowed } from '../writes/answers';
 
 const operationIdPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|idem-[0-9a-f]{40})$/i;
 
@@ -16,11 +15,11 @@ const operationIdPattern = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
  * management link is ever handed out.
  */
 export async function getOperation(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const { writes, restarts } = await services();
+  const { writes } = await services();
   const operationId = request.params['operationId'] ?? '';
   if (!operationIdPattern.test(operationId)) throw new NotFoundError('No write with this operation id is known.', { code: 'operation_not_found' });
-  const { status, restartedAs } = await operationStatus(writes, df.getClient(context), restarts, operationId);
-  return answerFor(status, restartedAs === undefined ? {} : { 'x-restarted-as': restartedAs });
+  const client = df.getClient(context);
+  return answerForFollowed(await writes.followRestarts(client, await writes.status(client, operationId)));
 }
 
 app.http('getOperation', {

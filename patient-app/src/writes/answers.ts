@@ -3,7 +3,7 @@ import type { WriteDocument, WriteResult } from '@patient-records/orchestrations
 import { errorBody, json } from '@patient-records/platform';
 
 import { etagOf } from '../http/etag';
-import type { WriteStatus } from './write-service';
+import type { FollowedStatus, WriteStatus } from './write-service';
 
 /** Where callers look up a write that has not finished: never a Durable management URL or key. */
 export function operationLocation(operationId: string): string {
@@ -57,6 +57,11 @@ export function answerFor(status: WriteStatus, headers: Record<string, string> =
     case 'done':
       return answerForResult(status.result, status.document, opHeader);
   }
+}
+
+/** The answer for a write's status or, once support restarted it, its restart's, with `x-restarted-as` naming the restart. */
+export function answerForFollowed({ status, restartedAs }: FollowedStatus): HttpResponseInit {
+  return answerFor(status, restartedAs === undefined ? {} : { 'x-restarted-as': restartedAs });
 }
 
 function answerForResult(result: WriteResult, document: WriteDocument | undefined, opHeader: Record<string, string>): HttpResponseInit {

@@ -4,14 +4,15 @@ import * as df from 'durable-functions';
 
 import { idempotencyKeyOf } from '../http/inputs';
 import { actorOf, traceOf } from '../http/request-context';
-import { answerFor } from './answers';
+import { answerForFollowed } from './answers';
 import { reportWriteOutcome } from './outcome-telemetry';
 import type { WriteRequest, WriteService } from './write-service';
 
 /**
  * Starts a validated write as its orchestration, waits for it (up to WRITE_WAIT_TIMEOUT_MS) and
  * answers from its result. A repeated `Idempotency-Key` with the same request answers from the
- * first write; with another request it is `422`.
+ * first write (or, once support restarted it, from the restart, as its operations link does);
+ * with another request it is `422`.
  */
 export async function carryOut(
   writes: WriteService,
@@ -33,5 +34,5 @@ export async function carryOut(
   const status = await writes.wait(client, started.operationId);
   // After the answer is decided and off its path: telemetry never delays or fails a write.
   if (started.kind === 'started' && (status.state === 'done' || status.state === 'failed')) void reportWriteOutcome(client, started.operationId, write.kind, trace).catch(() => undefined);
-  return answerFor(status);
+  return answerForFollowed(started.kind === 'repeat' ? await writes.followRestarts(client, status) : { status });
 }

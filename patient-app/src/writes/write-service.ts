@@ -16,6 +16,7 @@ import type { DurableClient } from 'durable-functions';
 import type { IdempotencyKeys } from '../data/idempotency-keys';
 import type { IdempotencyHasher } from '../security/idempotency';
 import type { AesGcmPayloadCipher } from '../security/payload-cipher';
+import type { RestartLinks } from '../support/restart-links';
 import { taskHubUnavailable } from './task-hub-unavailable';
 
 /** A write the HTTP layer validated and wants carried out. */
@@ -38,10 +39,18 @@ export type WriteStatus =
   | { state: 'failed'; operationId: string; runtimeStatus: string }
   | { state: 'unknown'; operationId: string };
 
+/** A write's status, or that of the support restart it was followed to (`restartedAs`, its operation id). */
+export interface FollowedStatus {
+  status: WriteStatus;
+  restartedAs?: string;
+}
+
 /** Started, or refused before starting. */
 export type StartOutcome = { kind: 'started' | 'repeat'; operationId: string } | { kind: 'idempotencyMismatch' };
 
 const finishedFailed = new Set(['Failed', 'Terminated', 'Canceled']);
+/** How many restarts of restarts are followed: each took a support action, so real chains are short. */
+const maxRestartHops = 10;
 const firstPollMs = 2;
 const maxPollMs = 100;
 
@@ -65,6 +74,21 @@ export interface WriteServiceOptions {
   idempotencyKeys: IdempotencyKeys;
   /** How long `wait` polls before answering `running` (WRITE_WAIT_TIMEOUT_MS). */
   waitTimeoutMs: number;
+  /** Which write a support restart started from which. */
+  restarts: Pick<RestartLinks, 'restartedAs'>;
+}
+
+/** Whether support can have restarted the write: it ended unapplied (unavailable, failed, terminated), or its history was purged. */
+function restartable(status: WriteStatus): boolean {
+  switch (status.state) {
+    case 'running':
+      return false;
+    case 'unknown':
+    case 'failed':
+      return true;
+    case 'done':
+      return status.result.outcome === 'unavailable';
+  }
 }
 
 /**
@@ -139,6 +163,29 @@ export class WriteService {
     }
     if (finishedFailed.has(runtimeStatus)) return { state: 'failed', operationId, runtimeStatus };
     return { state: 'running', operationId };
+  }
+
+  /**
+   * Follows support restarts from a write's status (`own`), so that a consumer who got `202`/`503`
+   * with an operation id learns from that id what became of the write: a write that was restarted
+   * (even one purged since) answers with its latest restart that has started. The link is claimed a
+   * moment before the restart starts, so a restart not (or no longer) known is passed over. Only a
+   * write that can have been restarted costs a read of the links: one that runs, applied or was
+   * refused answers from the task hub alone.
+   */
+  async followRestarts(client: DurableClient, own: WriteStatus): Promise<FollowedStatus> {
+    if (!restartable(own)) return { status: own };
+    const chain: string[] = [];
+    let next = await this.options.restarts.restartedAs(own.operationId);
+    while (next !== undefined && chain.length < maxRestartHops) {
+      chain.push(next);
+      next = await this.options.restarts.restartedAs(next);
+    }
+    for (const restart of chain.reverse()) {
+      const status = await this.status(client, restart);
+      if (status.state !== 'unknown') return { status, restartedAs: restart };
+    }
+    return { status: own };
   }
 
   private async exists(client: DurableClient, operationId: string): Promise<boolean> {

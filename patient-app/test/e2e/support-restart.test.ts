@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { useAuditProxy } from '../support/audit-proxy';
+import { settled } from '../support/drills';
 import { type Answer, call, type Stack, useStack } from '../support/stack';
 import { installSupportKey } from '../support/support-key';
 
@@ -63,19 +64,22 @@ const test = {
   observations: [{ id: 'o1', code: 'HB', measurement: '13.5', interpretation: 'normal', issued: '2026-01-02T03:04:05Z', status: 'final' }],
 };
 
+const createKey = `restart-e2e-${randomBytes(6).toString('hex')}`;
+
 describe('restarting compensated writes', () => {
   const writes: Record<'create' | 'update' | 'test', string> = { create: '', update: '', test: '' };
   const restarted: Record<'create' | 'update' | 'test', string> = { create: '', update: '', test: '' };
   let existingId = '';
 
   it('compensates a create, an update with If-Match and a test result while audit-app cannot record their success', async () => {
-    const existing = await call(stack, 'POST', '/api/patient', { body: patient });
+    // The requests wait 500 ms only: on a loaded machine even this one may answer 202 first.
+    const existing = await settled((location) => call(stack, 'GET', location), await call(stack, 'POST', '/api/patient', { body: patient }), 30_000);
     expect(existing.status).toBe(201);
     existingId = String(existing.body.id);
 
     proxy.setRule((record) => (record['outcome'] === 'succeeded' ? 'unavailable' : 'forward'));
     const started = await Promise.all([
-      call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Created' } }),
+      call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Created' }, headers: { 'idempotency-key': createKey } }),
       call(stack, 'PUT', `/api/patient/${existingId}`, { body: { ...patient, lastName: 'Updated' }, headers: { 'if-match': '"1"' } }),
       call(stack, 'POST', `/api/patient/${existingId}/tests`, { body: test }),
     ]);
@@ -95,9 +99,12 @@ describe('restarting compensated writes', () => {
     const old = await ended(writes.create);
     const patientId = String(old.body.write.patientId);
     expect((await call(stack, 'GET', `/api/patient/${patientId}`)).status).toBe(404);
+    const repeatCreate = (): Promise<Answer> =>
+      call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Created' }, headers: { 'idempotency-key': createKey } });
     const before = await call(stack, 'GET', `/api/operations/${writes.create}`);
     expect(before.status).toBe(503);
     expect(before.headers.get('x-restarted-as')).toBeNull();
+    expect((await repeatCreate()).status).toBe(503);
 
     const answer = await support('POST', `/writes/${writes.create}/restart`, { reason: 'audit-app back' });
     expect(answer.status).toBe(202);
@@ -121,6 +128,13 @@ describe('restarting compensated writes', () => {
     expect(followed.headers.get('etag')).toBe('"3"');
     expect(followed.headers.get('x-restarted-as')).toBe(restarted.create);
     expect(followed.headers.get('x-operation-id')).toBe(restarted.create);
+
+    // A repeat with the first request's Idempotency-Key answers as the restart did, too.
+    const repeated = await repeatCreate();
+    expect(repeated.status).toBe(201);
+    expect(repeated.body).toMatchObject({ id: patientId, firstName: 'Created' });
+    expect(repeated.headers.get('etag')).toBe('"3"');
+    expect(repeated.headers.get('x-restarted-as')).toBe(restarted.create);
   });
 
   it('restarts the compensated update twice (the first restart fails as audit-app is down again): its If-Match still holds, and the old link follows both', async () => {

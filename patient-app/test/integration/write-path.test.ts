@@ -14,6 +14,7 @@ import { IdempotencyKeys } from '../../src/data/idempotency-keys';
 import { MongoPatientRepository } from '../../src/data/patient-repository';
 import { IdempotencyHasher } from '../../src/security/idempotency';
 import { AesGcmPayloadCipher } from '../../src/security/payload-cipher';
+import { RestartLinks } from '../../src/support/restart-links';
 import { answerFor } from '../../src/writes/answers';
 import { type WriteRequest, WriteService } from '../../src/writes/write-service';
 import { useStore } from '../support/store';
@@ -61,7 +62,7 @@ beforeAll(async () => {
   const cipher = new AesGcmPayloadCipher(randomBytes(32));
   const driver = createDriver((registrar) => register({ store: repository, audit, cipher }, registrar));
   client = new DriverClient(driver);
-  writes = new WriteService({ cipher, hasher: new IdempotencyHasher(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000 });
+  writes = new WriteService({ cipher, hasher: new IdempotencyHasher(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000, restarts: new RestartLinks(store.db()) });
 });
 
 const ada = { firstName: 'Adelina', lastName: 'Quorndale', gender: 'female', dateOfBirth: '1815-12-10', postCode: '2000', insuranceNumber: 'INS-77821' };
