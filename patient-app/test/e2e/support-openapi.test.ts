@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { useAuditProxy } from '../support/audit-proxy';
-import { loadOpenApi, OpenApiChecker, type SeenAnswer } from '../support/openapi';
+import { loadOpenApi, OpenApiChecker, type SeenAnswer, supportRouteOf } from '../support/openapi';
 import { type Answer, call, type Stack, useStack } from '../support/stack';
 import { installSupportKey } from '../support/support-key';
 
@@ -32,14 +32,6 @@ beforeAll(() => installSupportKey(stack, supportKey));
 const checker = new OpenApiChecker(loadOpenApi('support-openapi.yaml'));
 const seen: SeenAnswer[] = [];
 
-/** The document's route for a request path under /api/support. */
-function routeOf(pathAndQuery: string): string {
-  const pathname = new URL(pathAndQuery, 'http://x').pathname;
-  return pathname
-    .replace(/^\/writes\/(?!purge$)[^/]+\/(export|restart|terminate|purge)$/, '/writes/{instanceId}/$1')
-    .replace(/^\/writes\/(?!purge$)[^/]+$/, '/writes/{instanceId}');
-}
-
 interface SupportOptions {
   body?: unknown;
   key?: string | null;
@@ -57,7 +49,7 @@ async function support(method: string, pathAndQuery: string, options: SupportOpt
   });
   seen.push({
     method,
-    route: routeOf(pathAndQuery),
+    route: supportRouteOf(pathAndQuery),
     status: answer.status,
     headers: answer.headers,
     body: answer.body,

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { readRecording, replay, todaysOrchestrators } from '@patient-records/orchestrations/replay';
 
 import { EXIT, runCli } from '../../src/support/cli/support-cli';
-import { call, type Stack, useStack } from '../support/stack';
+import { loadOpenApi, OpenApiChecker, recordingFetch, type SeenAnswer, supportRouteOf } from '../support/openapi';
+import { type Answer, call, type Stack, useStack } from '../support/stack';
 import { installSupportKey } from '../support/support-key';
 
 const supportKey = `support-e2e-${randomBytes(8).toString('hex')}`;
@@ -18,12 +19,24 @@ const stack: Stack = useStack({ patientEnv: { SUPPORT_API_KEY: supportKey, WRITE
 
 beforeAll(() => installSupportKey(stack, supportKey));
 
-const support = (method: string, path: string, body?: unknown, key: string = supportKey) =>
-  call(stack, method, `/api/support${path}`, {
-    key,
-    headers: { 'x-caller-user': 'support.tester' },
-    ...(body === undefined ? {} : { body }),
-  });
+/** Every support API answer this file gets (the CLI's too), checked against support-openapi.yaml at the end. */
+const seen: SeenAnswer[] = [];
+
+const record = (method: string, path: string, answer: Answer): Answer => {
+  seen.push({ method, route: supportRouteOf(path), status: answer.status, headers: answer.headers, body: answer.body });
+  return answer;
+};
+
+const support = async (method: string, path: string, body?: unknown, key: string = supportKey) =>
+  record(
+    method,
+    path,
+    await call(stack, method, `/api/support${path}`, {
+      key,
+      headers: { 'x-caller-user': 'support.tester' },
+      ...(body === undefined ? {} : { body }),
+    }),
+  );
 
 /** Polls a write until it has ended (bounded: the retry policies end every write within a minute). */
 async function ended(
@@ -104,10 +117,11 @@ describe('support API', () => {
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('audit_unavailable');
     expect((await support('POST', `/writes/${failedId}/restart`, {})).status).toBe(400);
-    const anonymous = await call(stack, 'POST', `/api/support/writes/${failedId}/restart`, {
-      key: supportKey,
-      body: { reason: 'no name' },
-    });
+    const anonymous = record(
+      'POST',
+      `/writes/${failedId}/restart`,
+      await call(stack, 'POST', `/api/support/writes/${failedId}/restart`, { key: supportKey, body: { reason: 'no name' } }),
+    );
     expect(anonymous.body.error.code).toBe('support_user_required');
   });
 
@@ -169,7 +183,7 @@ describe('support API', () => {
           env: {},
           cwd: process.cwd(),
           repositoryRoot: process.cwd(),
-          fetch: globalThis.fetch,
+          fetch: recordingFetch(seen),
           now: () => new Date(),
         },
       );
@@ -187,5 +201,11 @@ describe('support API', () => {
     const purged = await support('POST', `/writes/${failedId}/purge`, { reason: 'investigated' });
     expect(purged.status).toBe(200);
     expect((await support('GET', `/writes/${failedId}`)).status).toBe(404);
+  });
+
+  it('gave only answers support-openapi.yaml describes (the audit register down, restart links, the CLI)', () => {
+    expect(seen.length).toBeGreaterThan(10);
+    const checker = new OpenApiChecker(loadOpenApi('support-openapi.yaml'));
+    expect(seen.flatMap((answer) => checker.problems(answer))).toEqual([]);
   });
 });

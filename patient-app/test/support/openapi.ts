@@ -41,6 +41,40 @@ export interface SeenAnswer {
   body: unknown;
 }
 
+/** The support document's route for a URL or path under `/api/support` (`…/writes/x/purge` → `/writes/{instanceId}/purge`). */
+export function supportRouteOf(url: string): string {
+  return new URL(url, 'http://x').pathname
+    .replace(/^\/api\/support/, '')
+    .replace(/^\/writes\/(?!purge$)[^/]+\/(export|restart|terminate|purge)$/, '/writes/{instanceId}/$1')
+    .replace(/^\/writes\/(?!purge$)[^/]+$/, '/writes/{instanceId}');
+}
+
+/**
+ * A `fetch` that records every answer it gets from the support API (for code that takes a fetch,
+ * like the support CLI); the caller still reads the body.
+ */
+export function recordingFetch(seen: SeenAnswer[]): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    const text = await response.clone().text();
+    let body: unknown = text;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    const url = input instanceof Request ? input.url : String(input);
+    seen.push({
+      method: init?.method ?? 'GET',
+      route: supportRouteOf(url),
+      status: response.status,
+      headers: response.headers,
+      body,
+    });
+    return response;
+  };
+}
+
 export function loadOpenApi(file: string): OpenApiDocument {
   return parse(readFileSync(path.join(__dirname, '..', '..', file), 'utf8')) as OpenApiDocument;
 }
@@ -77,7 +111,9 @@ export class OpenApiChecker {
     if (validate === undefined) throw new Error(`no schema at ${pointer}`);
     return (value) => {
       if (validate(value) === true) return [];
-      return (validate.errors ?? []).map((error) => `${error.dataPath || '(body)'} ${error.message ?? 'is invalid'}`);
+      return (validate.errors ?? []).map(
+        (error) => `${error.dataPath || '(body)'} ${error.message ?? 'is invalid'} ${JSON.stringify(error.params)}`,
+      );
     };
   }
 
