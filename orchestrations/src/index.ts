@@ -5,6 +5,12 @@ export * from './ports';
 export { type DurableRegistrar, register } from './register';
 export * from './retry-policies';
 export * from './support';
-export { AttemptTimeout, createWriteActivities, type WriteActivities } from './write/activities';
+export {
+  AttemptTimeout,
+  createWriteActivities,
+  type InstanceReader,
+  outcomeEventFor,
+  type WriteActivities,
+} from './write/activities';
 export { type WriteProgress, type WriteStatus } from './write/orchestrator';
 export type * from './write/steps';

@@ -23,6 +23,8 @@ export const ACTIVITY_NAMES = {
   persist: 'persistWriteActivity',
   /** Reverses what `persist` changed for an operation (compensation). */
   undo: 'undoWriteActivity',
+  /** Emits the write's outcome to telemetry, once its result is decided (docs/telemetry.md). */
+  report: 'reportWriteOutcomeActivity',
 } as const;
 
 export type ActivityName = (typeof ACTIVITY_NAMES)[keyof typeof ACTIVITY_NAMES];

@@ -144,9 +144,42 @@ export interface PatientStore {
   undo(command: StoreCommand & { kind: WriteKind; testId?: string }): Promise<UndoResult>;
 }
 
+/**
+ * A finished write as telemetry reports it (docs/telemetry.md): ids, codes and numbers only, so no
+ * personal data can reach it through this shape.
+ */
+export interface WriteOutcomeEvent {
+  /** `completed` covers writes the store refused too (`reason` `notFound`, `conflict`). */
+  outcome: 'completed' | 'compensated' | 'failed';
+  kind: WriteKind;
+  /** The orchestration instance id: the write's operation id, and the key to deduplicate by. */
+  instanceId: string;
+  /** Activity executions, retries included (the report step itself not counted). */
+  attempts: number;
+  /** From the orchestration's start to the end of its last step. */
+  durationMs: number;
+  /** A code (`notFound`, `conflict`, `persistUnavailable`, `compensationFailed`, …), never free text. */
+  reason?: string;
+  /** The starter's trace context, so the event joins the write's operation. */
+  trace?: TraceCarrier;
+}
+
+/** Where the outcome step sends a finished write's outcome: patient-app's Application Insights. */
+export interface WriteOutcomeReporter {
+  /** False when nothing would be sent (telemetry off): the step then reads and emits nothing. */
+  readonly enabled: boolean;
+  /**
+   * Emits the event (and its metrics). Synchronous, so an attempt the step has given up on cannot
+   * emit after its retry did.
+   */
+  report(event: WriteOutcomeEvent): void;
+}
+
 /** What `register(deps)` needs: the ports, built once by the app's composition root. */
 export interface WriteDependencies {
   store: PatientStore;
   audit: AuditRegister;
   cipher: PayloadCipher;
+  /** Without it the outcome step still runs (the orchestration's path never depends on it) and emits nothing. */
+  outcomes?: WriteOutcomeReporter;
 }

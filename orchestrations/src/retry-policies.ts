@@ -37,6 +37,9 @@ export interface RetryPolicy {
  * - `compensation`: undoing a change whose outcome could not be recorded must not give up early:
  *   otherwise a change would stay in effect without its "succeeded" record. Long and patient; the
  *   caller gets `202` meanwhile and the operation link answers when it ends.
+ * - `outcomeReport`: the telemetry step at the end. It only reads the instance's history and
+ *   emits; it fails only when the task hub cannot be read, and it delays the answer while it
+ *   retries, so one retry and then the write goes on without its event.
  */
 export const RETRY_POLICIES = {
   audit: {
@@ -66,6 +69,13 @@ export const RETRY_POLICIES = {
     maxRetryIntervalMs: 60_000,
     maxAttempts: 10,
     attemptTimeoutMs: 10_000,
+  },
+  outcomeReport: {
+    firstRetryIntervalMs: 500,
+    backoffCoefficient: 2,
+    maxRetryIntervalMs: 500,
+    maxAttempts: 2,
+    attemptTimeoutMs: 5_000,
   },
 } as const satisfies Record<string, RetryPolicy>;
 

@@ -134,6 +134,21 @@ describe('replaying synthetic histories through the real engine', () => {
     IsPlayed: true,
   });
 
+  /** Appends the outcome step's scheduling (task `id`) and its completion at `second`. */
+  const completeReport = (history: HistoryEvent[], id: number, second: number): void => {
+    history.push(
+      { EventType: EventType.TaskScheduled, EventId: id, Timestamp: at(second - 1), Name: ACTIVITY_NAMES.report },
+      started(second),
+      {
+        EventType: EventType.TaskCompleted,
+        EventId: -1,
+        Timestamp: at(second),
+        TaskScheduledId: id,
+        Result: JSON.stringify({ ok: true, value: { reported: false } }),
+      },
+    );
+  };
+
   it('after a rejected persist it records the rejection and then completes with the mapped outcome', async () => {
     const { driver, input } = setup();
     const write = input('updatePatient', { patientId: 'p1', expectedVersion: 4 });
@@ -187,6 +202,19 @@ describe('replaying synthetic histories through the real engine', () => {
       TaskScheduledId: 2,
       Result: JSON.stringify({ ok: true, value: { recordId: 'r2' } }),
     });
+    // The outcome is decided: the last step reports it (a refusal is a completed write, its code the reason).
+    const reporting = await driver.episode(ORCHESTRATION_NAMES.updatePatient, {
+      history,
+      input: write,
+      instanceId: 'i1',
+    });
+    expect(reporting.isDone).toBe(false);
+    expect(reporting.actions.flat().at(-1)).toMatchObject({
+      functionName: ACTIVITY_NAMES.report,
+      input: { kind: 'updatePatient', instanceId: 'i1', outcome: 'completed', reason: 'conflict', at: at(3) },
+    });
+
+    completeReport(history, 3, 4);
     const done = await driver.episode(ORCHESTRATION_NAMES.updatePatient, { history, input: write, instanceId: 'i1' });
     expect(done).toMatchObject({
       isDone: true,
@@ -225,6 +253,43 @@ describe('replaying synthetic histories through the real engine', () => {
           EventType: EventType.TimerFired,
           EventId: -1,
           Timestamp: at(attempt * 10 + 2),
+          TimerId: timer,
+        },
+      );
+    }
+    const reporting = await driver.episode(ORCHESTRATION_NAMES.createPatient, {
+      history,
+      input: write,
+      instanceId: 'i2',
+    });
+    expect(reporting.actions.flat().at(-1)).toMatchObject({
+      functionName: ACTIVITY_NAMES.report,
+      input: { kind: 'createPatient', instanceId: 'i2', outcome: 'failed', reason: 'auditAttemptUnavailable' },
+    });
+
+    // Even an outcome step that fails for good leaves the write's result as it was.
+    for (let attempt = 1; attempt <= RETRY_POLICIES.outcomeReport.maxAttempts; attempt += 1) {
+      const task = id++;
+      history.push(
+        { EventType: EventType.TaskScheduled, EventId: task, Timestamp: at(100 + attempt * 10) },
+        started(101 + attempt * 10),
+        {
+          EventType: EventType.TaskFailed,
+          EventId: -1,
+          Timestamp: at(101 + attempt * 10),
+          TaskScheduledId: task,
+          Reason: "Activity function 'reportWriteOutcomeActivity' failed: task hub unavailable",
+          Details: 'Error: task hub unavailable',
+        },
+      );
+      const timer = id++;
+      history.push(
+        { EventType: EventType.TimerCreated, EventId: timer, Timestamp: at(101 + attempt * 10) },
+        started(102 + attempt * 10),
+        {
+          EventType: EventType.TimerFired,
+          EventId: -1,
+          Timestamp: at(102 + attempt * 10),
           TimerId: timer,
         },
       );

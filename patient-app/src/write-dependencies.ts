@@ -1,11 +1,14 @@
 import type { WriteDependencies } from '@patient-records/orchestrations';
+import { trackWriteOutcome } from '@patient-records/platform';
 
 import type { PatientAppServices } from './composition-root';
+import { telemetry } from './telemetry';
 
 /**
  * The ports the write activities use, resolved from the app's services on first use. Registration
  * happens synchronously when the app loads, before the services (which read settings, possibly
- * from Key Vault) exist; each port method waits for them and delegates.
+ * from Key Vault) exist; each port method waits for them and delegates. Write outcomes go to
+ * Application Insights (docs/telemetry.md), only with telemetry on.
  */
 export function deferredWriteDependencies(services: () => Promise<PatientAppServices>): WriteDependencies {
   return {
@@ -18,5 +21,11 @@ export function deferredWriteDependencies(services: () => Promise<PatientAppServ
     },
     audit: { record: async (entry) => (await services()).audit.record(entry) },
     cipher: { open: async (payload) => (await services()).cipher.open(payload) },
+    outcomes: {
+      get enabled() {
+        return telemetry.enabled;
+      },
+      report: (event) => trackWriteOutcome(event),
+    },
   };
 }

@@ -564,6 +564,16 @@ export async function replay(
               Input: JSON.stringify(attempt.input ?? null),
             });
           } else {
+            const recordedAttempts = retried?.call?.step.attempts ?? 0;
+            if (retried?.retry !== undefined && recordedAttempts > retried.retry.attempt) {
+              // Today's policy gives up here; whatever today's code does next, the recording went on retrying.
+              throw new Divergence({
+                step: retried.call?.step.step ?? 0,
+                message: `the recording has another attempt or call of ${retried.name} that today's code (and its retry policy) does not make`,
+                recorded: `${retried.name}: ${recordedAttempts} attempts`,
+                today: `gives up after ${retried.retry.attempt} attempt${retried.retry.attempt === 1 ? '' : 's'}`,
+              });
+            }
             await runEpisode();
             checkFailure(event);
           }

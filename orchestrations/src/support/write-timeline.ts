@@ -20,6 +20,7 @@ export const WRITE_TIMELINE_OPTIONS: TimelineOptions = {
     }
     if (name === ACTIVITY_NAMES.persist) return 'persist';
     if (name === ACTIVITY_NAMES.undo) return 'undo (compensation)';
+    if (name === ACTIVITY_NAMES.report) return 'outcome event';
     return undefined;
   },
   isCompensation: ({ name, input }) =>

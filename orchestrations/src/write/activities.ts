@@ -5,23 +5,31 @@
  */
 import type { WriteKind } from '../contract';
 import { isPermanentFailure } from '../errors';
-import type { PatientStore, StoredVersion, WriteDependencies, WriteDocument } from '../ports';
+import { ACTIVITY_NAMES } from '../names';
+import type { PatientStore, StoredVersion, WriteDependencies, WriteDocument, WriteOutcomeEvent } from '../ports';
 import type { RetryPolicy } from '../retry-policies';
 import { RETRY_POLICIES } from '../retry-policies';
+import { historyOf, type InstanceStatusLike, readHistory } from '../support/history';
 import type {
   AuditStepInput,
   AuditStepResult,
   PersistStepInput,
   PersistStepResult,
+  ReportStepInput,
+  ReportStepResult,
   StepResult,
   UndoStepInput,
   UndoStepResult,
 } from './steps';
 
+/** Reads an instance's status with its history (the activity's durable client). */
+export type InstanceReader = (instanceId: string) => Promise<InstanceStatusLike>;
+
 export interface WriteActivities {
   audit(input: AuditStepInput): Promise<AuditStepResult>;
   persist(input: PersistStepInput): Promise<PersistStepResult>;
   undo(input: UndoStepInput): Promise<UndoStepResult>;
+  report(input: ReportStepInput, readInstance: InstanceReader): Promise<ReportStepResult>;
 }
 
 /** An attempt that ran out of time. Transient: the host retries it. */
@@ -30,7 +38,7 @@ export class AttemptTimeout extends Error {
 }
 
 /** Builds the activity handlers over the ports (what `register` registers). */
-export function createWriteActivities({ store, audit, cipher }: WriteDependencies): WriteActivities {
+export function createWriteActivities({ store, audit, cipher, outcomes }: WriteDependencies): WriteActivities {
   return {
     audit: (entry) => step(RETRY_POLICIES.audit, () => audit.record(entry)),
 
@@ -50,6 +58,38 @@ export function createWriteActivities({ store, audit, cipher }: WriteDependencie
           ...(input.testId === undefined ? {} : { testId: input.testId }),
         }),
       ),
+
+    // Not through `step`: an attempt given up on must not emit after its retry did, so the time
+    // limit covers the read only, and the emission after it is synchronous.
+    report: async (input, readInstance) => {
+      if (outcomes === undefined || !outcomes.enabled) return { ok: true, value: { reported: false } };
+      const status = await withTimeout(readInstance(input.instanceId), RETRY_POLICIES.outcomeReport.attemptTimeoutMs);
+      outcomes.report(outcomeEventFor(input, status));
+      return { ok: true, value: { reported: true } };
+    },
+  };
+}
+
+/**
+ * The outcome event of a write whose outcome step runs now: the attempts are the activity
+ * executions its history shows (retries included, this step's own attempts not), the duration runs
+ * from its start to the orchestration time at which the outcome was decided.
+ */
+export function outcomeEventFor(input: ReportStepInput, status: InstanceStatusLike): WriteOutcomeEvent {
+  const events = readHistory(historyOf(status) ?? []);
+  const attempts = events.filter(
+    (event) => (event.type === 'TaskCompleted' || event.type === 'TaskFailed') && event.name !== ACTIVITY_NAMES.report,
+  ).length;
+  const startedAt = events.find((event) => event.type === 'ExecutionStarted')?.timestamp ?? status.createdTime;
+  const durationMs = Date.parse(input.at) - (startedAt === undefined ? NaN : new Date(startedAt).getTime());
+  return {
+    outcome: input.outcome,
+    kind: input.kind,
+    instanceId: input.instanceId,
+    attempts,
+    durationMs: Number.isFinite(durationMs) ? Math.max(0, durationMs) : 0,
+    ...(input.reason === undefined ? {} : { reason: input.reason }),
+    ...(input.trace === undefined ? {} : { trace: input.trace }),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The write saga, one orchestration per write kind (docs/orchestration.md has the table of cases):
  *
- *   audit "attempted" → persist → audit "succeeded"
+ *   audit "attempted" → persist → audit "succeeded" → report the outcome (telemetry)
  *
  * and when a step fails for good after a change may have taken effect, undo it (compensation) and
  * record what happened. Deterministic: no I/O, clocks or randomness; time comes from
@@ -15,8 +15,8 @@ import { ACTIVITY_NAMES } from '../names';
 import type { StoredVersion, UndoResult } from '../ports';
 import type { RetryPolicy } from '../retry-policies';
 import { RETRY_POLICIES, retryOptions } from '../retry-policies';
-import type { AuditStepResult, PersistStepResult, UndoStepResult } from './steps';
-import { auditEntryFor, persistInputFor, undoInputFor } from './steps';
+import type { AuditStepResult, PersistStepResult, ReportStepInput, UndoStepResult } from './steps';
+import { auditEntryFor, failedReportInputFor, persistInputFor, reportInputFor, undoInputFor } from './steps';
 
 /** Where a write is, as its custom status shows it (support lists and filters by it). */
 export type WriteProgress =
@@ -143,51 +143,80 @@ export function writeOrchestrator(kind: WriteKind): OrchestrationHandler {
       return applied(stored);
     }
 
-    // 1. Nothing changes unless the attempt is on record (fail closed).
-    progress('auditAttempt');
-    if (!(yield* audit('attempted', RETRY_POLICIES.audit))) return unavailable('auditAttempt', false);
+    /** The saga itself: its result, or a throw when a compensation could not finish (case 9). */
+    function* saga(): Generator<Task, WriteResult, unknown> {
+      // 1. Nothing changes unless the attempt is on record (fail closed).
+      progress('auditAttempt');
+      if (!(yield* audit('attempted', RETRY_POLICIES.audit))) return unavailable('auditAttempt', false);
 
-    // 2. Persist. Permanent refusals come back as results; exhausted retries as a throw.
-    progress('persist');
-    let persisted: PersistStepResult | undefined;
-    try {
-      persisted = (yield context.df.callActivityWithRetry(
-        ACTIVITY_NAMES.persist,
-        retryOptions(RETRY_POLICIES.persist),
-        persistInputFor(input, now()),
-      )) as PersistStepResult;
-    } catch {
-      persisted = undefined;
-    }
+      // 2. Persist. Permanent refusals come back as results; exhausted retries as a throw.
+      progress('persist');
+      let persisted: PersistStepResult | undefined;
+      try {
+        persisted = (yield context.df.callActivityWithRetry(
+          ACTIVITY_NAMES.persist,
+          retryOptions(RETRY_POLICIES.persist),
+          persistInputFor(input, now()),
+        )) as PersistStepResult;
+      } catch {
+        persisted = undefined;
+      }
 
-    if (persisted === undefined) {
-      // An attempt may have taken effect before the store went away: undo whatever it did.
+      if (persisted === undefined) {
+        // An attempt may have taken effect before the store went away: undo whatever it did.
+        const undone = yield* undo();
+        if (undone === 'superseded') return yield* confirmApplied(undefined);
+        progress('recordingOutcome');
+        yield* audit('failed', RETRY_POLICIES.auditFollowUp, { reason: 'persistUnavailable' });
+        return unavailable('persist', undone === 'reverted');
+      }
+
+      if (!persisted.ok) {
+        const { code, currentVersion } = persisted.failure;
+        progress('recordingOutcome');
+        yield* audit('rejected', RETRY_POLICIES.auditFollowUp, { reason: code });
+        if (code === 'notFound') return result('notFound');
+        if (code === 'conflict') return result('conflict', currentVersion === undefined ? {} : { currentVersion });
+        return unavailable('persist', false);
+      }
+
+      // 3. The change is in effect only once its success is on record.
+      const stored = persisted.value;
+      progress('auditResult');
+      if (yield* audit('succeeded', RETRY_POLICIES.audit, { version: stored.version })) return applied(stored);
+
       const undone = yield* undo();
-      if (undone === 'superseded') return yield* confirmApplied(undefined);
+      if (undone === 'superseded') return yield* confirmApplied(stored);
       progress('recordingOutcome');
-      yield* audit('failed', RETRY_POLICIES.auditFollowUp, { reason: 'persistUnavailable' });
-      return unavailable('persist', undone === 'reverted');
+      yield* audit('compensated', RETRY_POLICIES.auditFollowUp, {
+        reason: 'auditUnavailable',
+        version: stored.version,
+      });
+      return unavailable('auditResult', undone === 'reverted');
     }
 
-    if (!persisted.ok) {
-      const { code, currentVersion } = persisted.failure;
-      progress('recordingOutcome');
-      yield* audit('rejected', RETRY_POLICIES.auditFollowUp, { reason: code });
-      if (code === 'notFound') return result('notFound');
-      if (code === 'conflict') return result('conflict', currentVersion === undefined ? {} : { currentVersion });
-      return unavailable('persist', false);
+    /**
+     * The outcome step, appended after the saga so that every finished write, however long it took,
+     * emits its outcome once (docs/telemetry.md). Appended at the end, it is replay-safe for writes
+     * in flight; it never changes the write: a failure here is ignored.
+     */
+    function* report(step: ReportStepInput): Generator<Task, void, unknown> {
+      try {
+        yield context.df.callActivityWithRetry(ACTIVITY_NAMES.report, retryOptions(RETRY_POLICIES.outcomeReport), step);
+      } catch {
+        // The event is lost; the write stands, and its activities are still in telemetry.
+      }
     }
 
-    // 3. The change is in effect only once its success is on record.
-    const stored = persisted.value;
-    progress('auditResult');
-    if (yield* audit('succeeded', RETRY_POLICIES.audit, { version: stored.version })) return applied(stored);
-
-    const undone = yield* undo();
-    if (undone === 'superseded') return yield* confirmApplied(stored);
-    progress('recordingOutcome');
-    yield* audit('compensated', RETRY_POLICIES.auditFollowUp, { reason: 'auditUnavailable', version: stored.version });
-    return unavailable('auditResult', undone === 'reverted');
+    let written: WriteResult;
+    try {
+      written = yield* saga();
+    } catch (error) {
+      yield* report(failedReportInputFor(input, instanceId, now()));
+      throw error;
+    }
+    yield* report(reportInputFor(input, instanceId, written, now()));
+    return written;
   };
 }
 

@@ -2,9 +2,9 @@
  * The inputs and results of the write activities, as recorded in history. Like the orchestration
  * input, they carry references, codes, times and the sealed payload only.
  */
-import type { AuditOutcome, SealedPayload, TraceCarrier, WriteInput, WriteKind } from '../contract';
+import type { AuditOutcome, SealedPayload, TraceCarrier, WriteInput, WriteKind, WriteResult } from '../contract';
 import type { PermanentFailureCode } from '../errors';
-import type { AuditEntry, StoredVersion, UndoResult } from '../ports';
+import type { AuditEntry, StoredVersion, UndoResult, WriteOutcomeEvent } from '../ports';
 
 /**
  * What an activity answers. A permanent failure is a *completed* activity with `ok: false`, so the
@@ -47,6 +47,21 @@ export interface UndoStepInput {
   trace?: TraceCarrier;
 }
 export type UndoStepResult = StepResult<UndoResult>;
+
+/** The outcome step's input: the write's outcome as the orchestrator decided it. */
+export interface ReportStepInput {
+  kind: WriteKind;
+  operationId: string;
+  instanceId: string;
+  outcome: WriteOutcomeEvent['outcome'];
+  reason?: string;
+  /** Orchestration time when the outcome was decided: the end of the write's duration. */
+  at: string;
+  /** The caller's trace context, from the orchestration input. */
+  trace?: TraceCarrier;
+}
+/** Whether an event was emitted (false with telemetry off). */
+export type ReportStepResult = StepResult<{ reported: boolean }>;
 
 const OPERATIONS: Record<WriteKind, AuditEntry['operation']> = {
   createPatient: 'create',
@@ -102,4 +117,59 @@ export function undoInputFor(input: WriteInput, at: string): UndoStepInput {
   if (input.kind === 'createTestResult') step.testId = input.testId;
   if (input.trace !== undefined) step.trace = input.trace;
   return step;
+}
+
+/**
+ * The outcome step's input for a write that ended with `result`: the change in effect or refused
+ * by the store is `completed` (the refusal's code as `reason`), an undone change `compensated`,
+ * anything else `failed`, with the step that stayed unavailable as `reason`.
+ */
+export function reportInputFor(
+  input: WriteInput,
+  instanceId: string,
+  result: WriteResult,
+  at: string,
+): ReportStepInput {
+  switch (result.outcome) {
+    case 'created':
+    case 'updated':
+    case 'deleted':
+      return reportInput(input, instanceId, 'completed', undefined, at);
+    case 'notFound':
+    case 'conflict':
+      return reportInput(input, instanceId, 'completed', result.outcome, at);
+    case 'unavailable': {
+      const reason = `${result.failure?.step ?? 'write'}Unavailable`;
+      return reportInput(
+        input,
+        instanceId,
+        result.failure?.compensated === true ? 'compensated' : 'failed',
+        reason,
+        at,
+      );
+    }
+  }
+}
+
+/** The outcome step's input for a write whose instance is about to fail: its compensation could not finish. */
+export function failedReportInputFor(input: WriteInput, instanceId: string, at: string): ReportStepInput {
+  return reportInput(input, instanceId, 'failed', 'compensationFailed', at);
+}
+
+function reportInput(
+  input: WriteInput,
+  instanceId: string,
+  outcome: ReportStepInput['outcome'],
+  reason: string | undefined,
+  at: string,
+): ReportStepInput {
+  return {
+    kind: input.kind,
+    operationId: input.operationId,
+    instanceId,
+    outcome,
+    ...(reason === undefined ? {} : { reason }),
+    at,
+    ...(input.trace === undefined ? {} : { trace: input.trace }),
+  };
 }

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { WriteDocument, WriteInput } from '../../src';
-import { ORCHESTRATION_NAMES, register, RETRY_POLICIES, WRITE_KINDS } from '../../src';
+import { ACTIVITY_NAMES, ORCHESTRATION_NAMES, register, RETRY_POLICIES, WRITE_KINDS } from '../../src';
 import type { OrchestrationExport } from '../../src/replay';
 import {
   assertReplays,
@@ -26,6 +26,8 @@ import {
 import { createDriver, InMemoryAuditRegister, InMemoryPatientStore, TestPayloadCipher } from '../../src/testing';
 
 const FOLDER = join(__dirname, 'histories');
+/** Durable Task `HistoryEventType.ExecutionCompleted`, as the raw recordings number it. */
+const EXECUTION_COMPLETED = 1;
 const load = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
 
 /** Values that must never appear in a recorded history (they are sealed in the input). */
@@ -153,6 +155,36 @@ describe("recorded write histories replay against today's code", () => {
   });
 });
 
+describe('writes in flight when the outcome step was appended', () => {
+  // Recorded by the code before the outcome step. An instance that had not ended when that step was
+  // deployed resumes on today's code: cut before its end, each must take its recorded path and only
+  // then go on to the new step (appending a step is replay-safe; inserting one would not be).
+  const BEFORE = join(__dirname, 'before-outcome-step');
+  const files = listHistoryFiles(BEFORE);
+
+  it('cover the same paths as the current recordings', () => {
+    expect(files.map((file) => file.slice(BEFORE.length + 1))).toEqual(
+      listHistoryFiles(FOLDER).map((file) => file.slice(FOLDER.length + 1)),
+    );
+  });
+
+  it.each(files.map((file) => [file.slice(BEFORE.length + 1), file]))('%s', async (_name, file) => {
+    const recorded = load(file) as OrchestrationExport;
+    const inFlight = {
+      ...recorded,
+      instance: { ...recorded.instance, runtimeStatus: 'Running', output: null },
+      history: recorded.history.filter((event) => (event as { EventType?: unknown }).EventType !== EXECUTION_COMPLETED),
+    };
+    const result = await replay(readRecording(inFlight), todaysOrchestrators().invoke, { strictInputs: true });
+    expect(result).toMatchObject({ ok: true, end: 'running' });
+    expect(result.path.at(-1)).toEqual({
+      step: expect.any(Number) as number,
+      what: `CallActivityWithRetry ${ACTIVITY_NAMES.report}`,
+      outcome: 'next (beyond the recording)',
+    });
+  });
+});
+
 describe('a changed orchestrator is caught', () => {
   const policy = RETRY_POLICIES.audit as { maxAttempts: number };
   const original = policy.maxAttempts;
@@ -166,7 +198,7 @@ describe('a changed orchestrator is caught', () => {
     const recording = readRecording(load(join(FOLDER, 'create-patient-retried.json')));
     const result = await replay(recording, todaysOrchestrators().invoke);
     expect(result.ok).toBe(false);
-    expect(result.divergence?.step).toBe(1);
+    expect(result.divergence).toMatchObject({ step: 1, today: 'gives up after 2 attempts' });
   });
 
   it('when another orchestrator runs the recorded write', async () => {

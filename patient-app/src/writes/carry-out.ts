@@ -5,7 +5,6 @@ import * as df from 'durable-functions';
 import { idempotencyKeyOf } from '../http/inputs';
 import { actorOf, traceOf } from '../http/request-context';
 import { answerForFollowed } from './answers';
-import { reportWriteOutcome } from './outcome-telemetry';
 import type { WriteRequest, WriteService } from './write-service';
 
 /**
@@ -31,8 +30,7 @@ export async function carryOut(
   if (started.kind === 'idempotencyMismatch') {
     throw new UnprocessableEntityError('This Idempotency-Key was used for a different request.', { code: 'idempotency_key_reused' });
   }
+  // The write's outcome event comes from its orchestration's last step, however long it takes.
   const status = await writes.wait(client, started.operationId);
-  // After the answer is decided and off its path: telemetry never delays or fails a write.
-  if (started.kind === 'started' && (status.state === 'done' || status.state === 'failed')) void reportWriteOutcome(client, started.operationId, write.kind, trace).catch(() => undefined);
   return answerForFollowed(started.kind === 'repeat' ? await writes.followRestarts(client, status) : { status });
 }

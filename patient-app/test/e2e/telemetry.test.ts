@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import { type Devhost, type DevhostLogEntry, type FakeIngestion, startDevhost, startFakeIngestion, type TelemetryEnvelope } from '@patient-records/devhost';
 
+import { useAuditProxy } from '../support/audit-proxy';
 import { uniqueDatabaseName, useStore } from '../support/store';
 
 // A real write through both apps, each under its own devhost, with Application Insights exporting
@@ -12,6 +13,8 @@ import { uniqueDatabaseName, useStore } from '../support/store';
 // parent chain request → activity → dependency → audit-app request, the outcome event, the
 // operation id on the audit record, and none of the submitted personal values anywhere in the
 // telemetry or the logs. Every process runs with a preload that refuses non-loopback connections.
+// A second write outlasts the starter's wait (its success cannot be recorded, so it retries, then
+// compensates) and is answered 202; nobody follows its link, and its outcome event still comes.
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const loopbackGuard = path.join(repo, 'platform', 'test', 'fixtures', 'loopback-guard.js');
@@ -20,6 +23,13 @@ const AUDIT_KEY = `audit-${randomBytes(12).toString('hex')}`;
 const API_KEY = `api-${randomBytes(12).toString('hex')}`;
 const TRACE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const APIM_SPAN = '1122334455667788';
+const SLOW_TRACE_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
+
+// Between patient-app and audit-app: after the first write, it answers 503 to every "succeeded" record.
+const proxy = useAuditProxy(() => {
+  if (!audit) throw new Error('audit-app is not running');
+  return audit.url;
+});
 
 const fixture = useStore('telemetry_e2e');
 const logs: DevhostLogEntry[] = [];
@@ -29,6 +39,7 @@ let patient: Devhost | undefined;
 let keysDir: string;
 let auditDatabase: string;
 let response: { status: number; body: Record<string, unknown> };
+let slow: { status: number; operationId: string | null };
 let envelopes: TelemetryEnvelope[];
 
 beforeAll(async () => {
@@ -56,8 +67,10 @@ beforeAll(async () => {
       ...common,
       MONGODB_CONNECTION_STRING: uri,
       PATIENT_DATABASE_NAME: fixture.db().databaseName,
-      AUDIT_API_URL: audit.url,
+      AUDIT_API_URL: proxy.url(),
       AUDIT_API_KEY: AUDIT_KEY,
+      // The first write answers well within it; the second one's audit retries alone take 7.5 s.
+      WRITE_WAIT_TIMEOUT_MS: '5000',
       PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
     },
@@ -70,13 +83,25 @@ beforeAll(async () => {
     body: JSON.stringify(PATIENT),
   });
   response = { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
-  // The outcome event is emitted after the answer; stopping the hosts runs appTerminate, which flushes.
-  await ingestion.waitFor((all) => all.some((e) => e.data?.baseType === 'EventData'), 30_000).catch(() => undefined);
+
+  proxy.setRule((record) => (record['outcome'] === 'succeeded' ? 'unavailable' : 'forward'));
+  const accepted = await fetch(`${patient.url}/api/patient`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-functions-key': API_KEY, traceparent: `00-${SLOW_TRACE_ID}-${APIM_SPAN}-01` },
+    body: JSON.stringify(PATIENT),
+  });
+  await accepted.body?.cancel();
+  slow = { status: accepted.status, operationId: accepted.headers.get('x-operation-id') };
+
+  // The outcome events come from each write's last step, the slow one's some seconds after its 202;
+  // stopping the hosts runs appTerminate, which flushes.
+  const outcomeOf = (all: TelemetryEnvelope[], trace: string): boolean => all.some((e) => e.data?.baseType === 'EventData' && e.tags?.['ai.operation.id'] === trace);
+  await ingestion.waitFor((all) => outcomeOf(all, TRACE_ID) && outcomeOf(all, SLOW_TRACE_ID), 60_000).catch(() => undefined);
   await patient.stop();
   await audit.stop();
   envelopes = await ingestion.waitFor((all) => all.some((e) => e.tags?.['ai.cloud.role'] === 'audit-app' && e.data?.baseType === 'RequestData'));
   if (process.env.DUMP_TELEMETRY) writeFileSync(process.env.DUMP_TELEMETRY, JSON.stringify({ envelopes, logs }, null, 1));
-}, 120_000);
+}, 150_000);
 
 afterAll(async () => {
   await patient?.stop();
@@ -85,8 +110,10 @@ afterAll(async () => {
   rmSync(keysDir, { recursive: true, force: true });
 });
 
-const requests = (role: string): TelemetryEnvelope[] => envelopes.filter((e) => e.data?.baseType === 'RequestData' && e.tags?.['ai.cloud.role'] === role);
+const ofOperation = (trace: string): TelemetryEnvelope[] => envelopes.filter((e) => e.tags?.['ai.operation.id'] === trace);
+const requests = (role: string, trace = TRACE_ID): TelemetryEnvelope[] => ofOperation(trace).filter((e) => e.data?.baseType === 'RequestData' && e.tags?.['ai.cloud.role'] === role);
 const dependencies = (role: string): TelemetryEnvelope[] => envelopes.filter((e) => e.data?.baseType === 'RemoteDependencyData' && e.tags?.['ai.cloud.role'] === role);
+const outcomeEvents = (trace: string): TelemetryEnvelope[] => ofOperation(trace).filter((e) => e.data?.baseType === 'EventData');
 const named = (items: TelemetryEnvelope[], name: string): TelemetryEnvelope[] => items.filter((e) => e.data?.baseData?.name === name);
 const idOf = (e: TelemetryEnvelope | undefined): unknown => e?.data?.baseData?.id;
 const parentOf = (e: TelemetryEnvelope | undefined): unknown => e?.tags?.['ai.operation.parentId'];
@@ -123,17 +150,38 @@ test('one operation from the caller to audit-app: request → activity → depen
   expect(dependencies('audit-app').some((e) => String(e.data?.baseData?.type).toLowerCase() === 'mongodb')).toBe(true);
 });
 
-test('the outcome is a custom event in the same operation', () => {
-  const event = envelopes.find((e) => e.data?.baseType === 'EventData' && e.data.baseData?.name === 'PatientWriteCompleted');
-  expect(event?.tags?.['ai.operation.id']).toBe(TRACE_ID);
-  expect(event?.data?.baseData?.properties).toMatchObject({ writeKind: 'createPatient', outcome: 'completed' });
-  expect(event?.data?.baseData?.measurements?.attempts).toBeGreaterThanOrEqual(3);
-  expect(event?.data?.baseData?.measurements?.durationMs).toBeGreaterThanOrEqual(0);
+test('the outcome is one custom event in the same operation, under its request', () => {
+  const events = outcomeEvents(TRACE_ID);
+  expect(events.map((e) => e.data?.baseData?.name)).toEqual(['PatientWriteCompleted']);
+  const [event] = events;
+  expect(parentOf(event)).toBe(idOf(named(requests('patient-app'), 'POST /api/patient')[0]));
+  expect(event?.data?.baseData?.properties).toEqual({ writeKind: 'createPatient', outcome: 'completed', instanceId: expect.any(String) as string });
+  // audit "attempted", persist, audit "succeeded"
+  expect(event?.data?.baseData?.measurements?.attempts).toBe(3);
+  expect(event?.data?.baseData?.measurements?.durationMs).toBeGreaterThan(0);
   const metrics = envelopes
     .filter((e) => e.data?.baseType === 'MetricData' && e.tags?.['ai.cloud.role'] === 'patient-app')
     .flatMap((e) => (e.data?.baseData?.['metrics'] as { name: string }[] | undefined) ?? [])
     .map((metric) => metric.name);
   expect(metrics).toEqual(expect.arrayContaining(['patient_records.write.duration', 'patient_records.write.attempts']));
+});
+
+test('a write answered 202 still emits its outcome once, in its own operation, when it ends', () => {
+  expect(slow.status).toBe(202);
+  const events = outcomeEvents(SLOW_TRACE_ID);
+  expect(events.map((e) => e.data?.baseData?.name)).toEqual(['PatientWriteCompensated']);
+  const [event] = events;
+  expect(parentOf(event)).toBe(idOf(named(requests('patient-app', SLOW_TRACE_ID), 'POST /api/patient')[0]));
+  expect(event?.data?.baseData?.properties).toEqual({
+    writeKind: 'createPatient',
+    outcome: 'compensated',
+    instanceId: slow.operationId,
+    reason: 'auditResultUnavailable',
+  });
+  // attempted, persist, five attempts of "succeeded", undo, compensated
+  expect(event?.data?.baseData?.measurements?.attempts).toBe(9);
+  // At least the audit policy's waits between those five attempts.
+  expect(event?.data?.baseData?.measurements?.durationMs).toBeGreaterThanOrEqual(7_500);
 });
 
 test('the audit records carry the operation id', async () => {
