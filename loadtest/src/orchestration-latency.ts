@@ -7,10 +7,10 @@ import { percentile, round1 } from './stats';
  * How long one write orchestration took inside the devhost, from the engine's own records: the
  * instance document's `createdTime` (when the starter's request reached the engine) to the
  * `ExecutionCompleted` event. Phases: `start` (created → its first episode ran), then each step of
- * the write timeline (`audit: attempted`, `persist`, `audit: succeeded`), which runs from the
- * episode that scheduled the activity to the episode that took up its result: the activity itself
- * plus storing its result and the engine's turn-around. History timestamps are episode start times,
- * so the last episode's own work (committing the completion) is in neither.
+ * the write timeline (`audit: attempted`, `persist`, `audit: succeeded`, `outcome event`), which
+ * runs from the episode that scheduled the activity to the episode that took up its result: the
+ * activity itself plus storing its result and the engine's turn-around. History timestamps are
+ * episode start times, so the last episode's own work (committing the completion) is in neither.
  */
 export interface OrchestrationTiming {
   totalMs: number;

@@ -86,7 +86,13 @@ it('runs both write paths and reports speed, store commands per write and orches
     expect(orchestration.instances).toBe(4);
     expect(orchestration.p50).toBeGreaterThan(0);
     expect(orchestration.p95).toBeGreaterThanOrEqual(orchestration.p50);
-    expect(Object.keys(orchestration.phases)).toEqual(['start', 'audit: attempted', 'persist', 'audit: succeeded']);
+    expect(Object.keys(orchestration.phases)).toEqual([
+      'start',
+      'audit: attempted',
+      'persist',
+      'audit: succeeded',
+      'outcome event',
+    ]);
   }
 
   const png = readFileSync(path.join(outDir, 'bench.png'));
