@@ -21,6 +21,9 @@ module "patient_data" {
     patientVersions = {}
     tests           = {}
     idempotencyKeys = {}
+    # Support restart links (patient-app/src/support/restart-links.ts). The account's keys cannot
+    # create collections (access_key_metadata_writes_enabled = false), so every one is declared here.
+    supportRestarts = {}
   }
 }
 

@@ -41,6 +41,15 @@ describe('Cosmos DB for MongoDB', () => {
     expect(block(collection, 'lifecycle').ignore_changes).toEqual(['${index}']);
   });
 
+  it("declares every collection patient-app's code uses, since the account's keys cannot create one", async () => {
+    expect(resource(mongo, 'azurerm_cosmosdb_account', 'this').access_key_metadata_writes_enabled).toBe(false);
+    // Built by `npm run build`, which every test run follows (a variable: env/ does not typecheck against the apps).
+    const specifier = '@patient-records/patient-app/dist/data/documents';
+    const { collections } = (await import(specifier)) as { collections: Record<string, string> };
+    const declared = Object.keys(moduleCall(root, 'patient_data').collections as object).sort();
+    expect(declared).toEqual(Object.values(collections).sort());
+  });
+
   it('gives each app a database of its own, in separate accounts', () => {
     const patients = moduleCall(root, 'patient_data');
     const audit = moduleCall(root, 'audit_data');
@@ -52,6 +61,7 @@ describe('Cosmos DB for MongoDB', () => {
       'idempotencyKeys',
       'patientVersions',
       'patients',
+      'supportRestarts',
       'tests',
     ]);
     expect(Object.keys(audit.collections as object)).toEqual(['audits']);

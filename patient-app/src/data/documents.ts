@@ -14,6 +14,8 @@ export const collections = {
   tests: 'tests',
   /** Idempotency keys (HMAC of the caller's key) and the write they started. */
   idempotencyKeys: 'idempotencyKeys',
+  /** Which write a support restart started from which (`support/restart-links.ts`). */
+  supportRestarts: 'supportRestarts',
 } as const;
 
 /** `patients`: `_id` and `_shardKey` are the patient id. */
