@@ -8,7 +8,8 @@ import path from 'node:path';
 
 import { parse } from 'yaml';
 
-import { type Answer, call, observed, useStack } from '../support/stack';
+import { loadOpenApi,OpenApiChecker } from '../support/openapi';
+import { type Answer, answers, call, observed, useStack } from '../support/stack';
 
 const stack = useStack();
 
@@ -222,7 +223,7 @@ describe('patient-app over HTTP', () => {
     expect(answer.headers.get('etag')).toBe('"1"');
   });
 
-  it('serves only statuses the OpenAPI document lists for each route', () => {
+  it('serves only statuses the OpenAPI document lists for each route, with the bodies it describes', () => {
     const spec = parse(readFileSync(path.join(__dirname, '..', '..', 'openapi.yaml'), 'utf8')) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
@@ -232,5 +233,8 @@ describe('patient-app over HTTP', () => {
     });
     expect(undocumented).toEqual([]);
     expect(observed.size).toBeGreaterThan(20);
+    // And each answer's body validates against the schema the document gives for its status.
+    const checker = new OpenApiChecker(loadOpenApi('openapi.yaml'));
+    expect(answers.flatMap((answer) => checker.problems(answer))).toEqual([]);
   });
 });

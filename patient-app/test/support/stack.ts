@@ -6,6 +6,7 @@ import path from 'node:path';
 import { type Devhost, type DevhostLogEntry, startDevhost, startStore, type Store } from '@patient-records/devhost';
 import { type Db, MongoClient } from 'mongodb';
 
+import type { SeenAnswer } from './openapi';
 import { uniqueDatabaseName } from './store';
 
 export const patientAppDir = path.resolve(__dirname, '..', '..');
@@ -135,6 +136,8 @@ export interface Answer {
 
 /** Every (method, route template, status) the suite saw, for the OpenAPI check. */
 export const observed = new Set<string>();
+/** Every answer the suite got, with its route template, for checking bodies against the OpenAPI document. */
+export const answers: SeenAnswer[] = [];
 
 function template(pathname: string): string {
   return pathname
@@ -166,5 +169,6 @@ export async function call(
     // not JSON: keep the text
   }
   observed.add(`${method.toLowerCase()} ${template(new URL(pathAndQuery, 'http://x').pathname)} ${response.status}`);
+  answers.push({ method, route: template(new URL(pathAndQuery, 'http://x').pathname), status: response.status, headers: response.headers, body });
   return { status: response.status, headers: response.headers, body };
 }
