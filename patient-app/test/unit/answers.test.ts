@@ -1,7 +1,7 @@
 import type { WriteResult } from '@patient-records/orchestrations';
 
 import { parseIfMatch } from '../../src/http/etag';
-import { answerFor, operationLocation } from '../../src/writes/answers';
+import { answerFor, answerForFollowed, operationLocation } from '../../src/writes/answers';
 
 const base: WriteResult = { v: 1, kind: 'updatePatient', operationId: 'op-1', patientId: 'p-1', outcome: 'updated', version: 3, lastUpdated: '2026-01-01T00:00:00.000Z', auditRecorded: ['attempted', 'succeeded'] };
 const headers = (answer: ReturnType<typeof answerFor>): Record<string, string> => answer.headers as Record<string, string>;
@@ -45,6 +45,16 @@ describe('answerFor', () => {
     expect(JSON.stringify(running)).not.toMatch(/webhooks|code=|durabletask/i);
     expect(answerFor({ state: 'failed', operationId: 'op-9', runtimeStatus: 'Failed' }).status).toBe(500);
     expect(answerFor({ state: 'unknown', operationId: 'op-9' }).status).toBe(404);
+  });
+
+  it("answers a restarted write as its restart, naming it in x-restarted-as and x-operation-id, and only then", () => {
+    const running = answerForFollowed({ status: { state: 'running', operationId: 'op-new' }, restartedAs: 'op-new' });
+    expect(running.status).toBe(202);
+    expect(headers(running)).toMatchObject({ Location: operationLocation('op-new'), 'x-operation-id': 'op-new', 'x-restarted-as': 'op-new' });
+    const unavailable = answerForFollowed({ status: { state: 'done', operationId: 'op-new', result: { ...base, operationId: 'op-new', outcome: 'unavailable', failure: { step: 'auditAttempt', compensated: false } } }, restartedAs: 'op-new' });
+    expect(unavailable.status).toBe(503);
+    expect(headers(unavailable)['x-restarted-as']).toBe('op-new');
+    expect(headers(answerForFollowed({ status: { state: 'running', operationId: 'op-9' } }))['x-restarted-as']).toBeUndefined();
   });
 });
 
