@@ -2,11 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type * as Functions from '@azure/functions';
+import { HttpRequest } from '@azure/functions';
 import { SUPPORT_STATUSES, WRITE_KINDS, WRITE_OUTCOMES } from '@patient-records/orchestrations';
 import { ValidationError } from '@patient-records/platform';
 import fc from 'fast-check';
 import { parse } from 'yaml';
 
+import { actorOf } from '../../src/http/request-context';
 import {
   DEFAULT_PAGE_SIZE,
   isInstanceId,
@@ -215,5 +217,16 @@ describe('support-openapi.yaml', () => {
     fc.assert(fc.property(reasonLike, (reason) => (schema({ reason }).length === 0) === accepted(reason)), { numRuns: 500 });
     for (const reason of ['ab', ' a b ', 'a'.repeat(MAX_REASON_LENGTH), 'a'.repeat(MAX_REASON_LENGTH + 1), 'two\nlines'])
       expect([reason, schema({ reason }).length === 0]).toEqual([reason, accepted(reason)]);
+  });
+
+  it('describes x-caller-user as the code reads it', () => {
+    const parameter = parameterOf({ $ref: '#/components/parameters/CallerUser' });
+    const pattern = new RegExp(String(parameter.schema['pattern']));
+    const userOf = (value: string) =>
+      actorOf(new HttpRequest({ method: 'POST', url: 'http://localhost/api/support/writes/x/purge', headers: { 'x-caller-user': value } })).user;
+    const userLike = fc.string({ unit: fc.constantFrom('a', 'Z', '9', '_', '.', '@', ':', '+', '-', ' ', '\t', '/', 'é'), maxLength: 132 });
+    fc.assert(fc.property(userLike, (value) => pattern.test(value) === (userOf(value) !== undefined)), { numRuns: 500 });
+    for (const value of ['a'.repeat(128), 'a'.repeat(129), ' j.smith '])
+      expect([value, pattern.test(value)]).toEqual([value, userOf(value) !== undefined]);
   });
 });
