@@ -218,6 +218,13 @@ describe('support restarts (restartOf)', () => {
     expect((await repo.updatePatient({ ...restart, restartOf: ['u-a'] })).version).toBe(4);
     expect((await repo.getPatient(patientId))?.patient.postCode).toBe('7000');
 
+    // A compensated delete likewise.
+    const deleted = await created();
+    await repo.deletePatient({ operationId: 'u-e', patientId: deleted, at: at(), expectedVersion: 1 });
+    await repo.undo({ operationId: 'u-e', patientId: deleted, at: at(), kind: 'deletePatient' });
+    expect((await repo.deletePatient({ operationId: 'u-f', patientId: deleted, at: at(), expectedVersion: 1, restartOf: ['u-e'] })).version).toBe(4);
+    expect(await repo.getPatient(deleted)).toBeUndefined();
+
     // A consumer's update after the undo: the restart's If-Match is stale for real.
     const other = await created();
     await repo.deletePatient({ operationId: 'u-c', patientId: other, at: at(), expectedVersion: 1 });
