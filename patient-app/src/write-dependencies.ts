@@ -1,8 +1,7 @@
 import type { WriteDependencies } from '@patient-records/orchestrations';
-import { trackWriteOutcome } from '@patient-records/platform';
 
 import type { PatientAppServices } from './composition-root';
-import { telemetry } from './telemetry';
+import { telemetryOutcomeReporter } from './writes/outcome-reporter';
 
 /**
  * The ports the write activities use, resolved from the app's services on first use. Registration
@@ -21,11 +20,6 @@ export function deferredWriteDependencies(services: () => Promise<PatientAppServ
     },
     audit: { record: async (entry) => (await services()).audit.record(entry) },
     cipher: { open: async (payload) => (await services()).cipher.open(payload) },
-    outcomes: {
-      get enabled() {
-        return telemetry.enabled;
-      },
-      report: (event) => trackWriteOutcome(event),
-    },
+    outcomes: telemetryOutcomeReporter,
   };
 }

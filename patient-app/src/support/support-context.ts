@@ -5,6 +5,7 @@
 import { createSecretSource, type SecretSource } from '@patient-records/platform';
 
 import { services } from '../composition-root';
+import { telemetryOutcomeReporter } from '../writes/outcome-reporter';
 import { SupportAuditTrail } from './audit-trail';
 import { SupportService } from './support-service';
 
@@ -24,7 +25,12 @@ export function supportContext(): Promise<SupportContext> {
       timeoutMs: app.settings.auditTimeoutMs,
     });
     return {
-      support: new SupportService({ trail, restarts: app.restarts, pageTokens: app.pageTokens }),
+      support: new SupportService({
+        trail,
+        restarts: app.restarts,
+        pageTokens: app.pageTokens,
+        outcomes: telemetryOutcomeReporter,
+      }),
       secrets: createSecretSource(process.env),
     };
   })().catch((error: unknown) => {

@@ -12,11 +12,14 @@ import {
   historyOf,
   type InstanceStatusLike,
   type OrchestrationExport,
+  outcomeEventFor,
   readHistory,
   redactPersonalData,
+  supportStatusOf,
   type Timeline,
+  type WriteOutcomeReporter,
 } from '@patient-records/orchestrations';
-import { ConflictError, type ContinuationTokens, NotFoundError } from '@patient-records/platform';
+import { ConflictError, type ContinuationTokens, isTraceCarrier, NotFoundError } from '@patient-records/platform';
 import type { DurableClient } from 'durable-functions';
 
 import type { AuditRecordView, SupportAction, SupportAuditTrail } from './audit-trail';
@@ -67,6 +70,9 @@ export interface ActionResult {
 
 const TERMINAL = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 const MAX_PURGE = 100;
+/** How long a terminate waits to see the termination take effect before giving up on its outcome event. */
+const TERMINATION_WAIT_MS = 5_000;
+const TERMINATION_POLL_MS = 100;
 
 function isPosition(value: unknown): value is { offset: number; from: string; to: string } {
   if (typeof value !== 'object' || value === null) return false;
@@ -116,6 +122,8 @@ export interface SupportServiceOptions {
   restarts: RestartLinks;
   pageTokens: ContinuationTokens;
   fetch?: typeof fetch;
+  /** Where a terminated write's outcome event goes: it runs no outcome step of its own. */
+  outcomes?: WriteOutcomeReporter;
 }
 
 export class SupportService {
@@ -347,7 +355,49 @@ export class SupportService {
     await this.audit('terminate', 'requested', { actor, summary, reason, actionId });
     await client.terminate(instanceId, `support: ${reason}`);
     await this.audit('terminate', 'done', { actor, summary, reason, actionId }).catch(() => undefined);
+    // Telemetry never fails a support action.
+    await this.reportTerminated(client, summary).catch(() => undefined);
     return { action: 'terminate', instanceId, actionId };
+  }
+
+  /**
+   * A terminated write runs no outcome step, so its outcome event (`PatientWriteFailed`, reason
+   * `terminated`, docs/telemetry.md) is emitted here, once the termination is seen to take effect:
+   * a write that ended otherwise meanwhile emitted its own, and one still running after
+   * TERMINATION_WAIT_MS emits none.
+   */
+  private async reportTerminated(client: SupportClient, summary: WriteSummary): Promise<void> {
+    const outcomes = this.options.outcomes;
+    if (outcomes === undefined || !outcomes.enabled) return;
+    const deadline = Date.now() + TERMINATION_WAIT_MS;
+    for (;;) {
+      const runtimeStatus: string = (await client.getStatus(summary.instanceId, { showInput: false })).runtimeStatus;
+      if (runtimeStatus === 'Terminated') break;
+      if (supportStatusOf(runtimeStatus) !== 'running' || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, TERMINATION_POLL_MS));
+    }
+    const status = (await client.getStatus(summary.instanceId, {
+      showHistory: true,
+      showHistoryOutput: false,
+      showInput: true,
+    })) as unknown as InstanceStatusLike;
+    const history = readHistory(historyOf(status) ?? []);
+    const end = history.find((event) => event.type === 'ExecutionTerminated')?.timestamp ?? status.lastUpdatedTime;
+    const trace = (status.input as { trace?: unknown } | undefined)?.trace;
+    outcomes.report(
+      outcomeEventFor(
+        {
+          kind: summary.kind,
+          operationId: summary.operationId ?? summary.instanceId,
+          instanceId: summary.instanceId,
+          outcome: 'failed',
+          reason: 'terminated',
+          at: end === undefined ? new Date().toISOString() : new Date(end).toISOString(),
+          ...(isTraceCarrier(trace) ? { trace } : {}),
+        },
+        status,
+      ),
+    );
   }
 
   async purge(client: SupportClient, instanceId: string, actor: Actor, reason: string): Promise<ActionResult> {

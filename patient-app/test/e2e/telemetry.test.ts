@@ -14,7 +14,9 @@ import { uniqueDatabaseName, useStore } from '../support/store';
 // operation id on the audit record, and none of the submitted personal values anywhere in the
 // telemetry or the logs. Every process runs with a preload that refuses non-loopback connections.
 // A second write outlasts the starter's wait (its success cannot be recorded, so it retries, then
-// compensates) and is answered 202; nobody follows its link, and its outcome event still comes.
+// compensates) and is answered 202; nobody follows its link, and its outcome event still comes. A
+// third one, retrying its first audit record, is terminated through the support API, which emits
+// its outcome event (a terminated write runs no step of its own).
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const loopbackGuard = path.join(repo, 'platform', 'test', 'fixtures', 'loopback-guard.js');
@@ -24,6 +26,8 @@ const API_KEY = `api-${randomBytes(12).toString('hex')}`;
 const TRACE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const APIM_SPAN = '1122334455667788';
 const SLOW_TRACE_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
+const TERMINATED_TRACE_ID = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const SUPPORT_KEY = `support-${randomBytes(12).toString('hex')}`;
 
 // Between patient-app and audit-app: after the first write, it answers 503 to every "succeeded" record.
 const proxy = useAuditProxy(() => {
@@ -40,6 +44,7 @@ let keysDir: string;
 let auditDatabase: string;
 let response: { status: number; body: Record<string, unknown> };
 let slow: { status: number; operationId: string | null };
+let terminated: { status: number; operationId: string | null; terminate: number };
 let envelopes: TelemetryEnvelope[];
 
 beforeAll(async () => {
@@ -62,15 +67,16 @@ beforeAll(async () => {
     mongoUri: uri,
     databaseName: uniqueDatabaseName('telemetry_hub'),
     keysFile: path.join(keysDir, 'patient.json'),
-    hostKeys: { apim: API_KEY },
+    hostKeys: { apim: API_KEY, support: SUPPORT_KEY },
     env: {
       ...common,
       MONGODB_CONNECTION_STRING: uri,
       PATIENT_DATABASE_NAME: fixture.db().databaseName,
       AUDIT_API_URL: proxy.url(),
       AUDIT_API_KEY: AUDIT_KEY,
-      // The first write answers well within it; the second one's audit retries alone take 7.5 s.
-      WRITE_WAIT_TIMEOUT_MS: '5000',
+      // The first write answers well within it; the others' audit retries alone take 7.5 s.
+      WRITE_WAIT_TIMEOUT_MS: '4000',
+      SUPPORT_API_KEY: SUPPORT_KEY,
       PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
     },
@@ -84,24 +90,39 @@ beforeAll(async () => {
   });
   response = { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
 
-  proxy.setRule((record) => (record['outcome'] === 'succeeded' ? 'unavailable' : 'forward'));
-  const accepted = await fetch(`${patient.url}/api/patient`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-functions-key': API_KEY, traceparent: `00-${SLOW_TRACE_ID}-${APIM_SPAN}-01` },
-    body: JSON.stringify(PATIENT),
-  });
-  await accepted.body?.cancel();
-  slow = { status: accepted.status, operationId: accepted.headers.get('x-operation-id') };
-
+  const write = async (trace: string): Promise<{ status: number; operationId: string | null }> => {
+    const accepted = await fetch(`${patient!.url}/api/patient`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': API_KEY, traceparent: `00-${trace}-${APIM_SPAN}-01` },
+      body: JSON.stringify(PATIENT),
+    });
+    await accepted.body?.cancel();
+    return { status: accepted.status, operationId: accepted.headers.get('x-operation-id') };
+  };
   // The outcome events come from each write's last step, the slow one's some seconds after its 202;
   // stopping the hosts runs appTerminate, which flushes.
   const outcomeOf = (all: TelemetryEnvelope[], trace: string): boolean => all.some((e) => e.data?.baseType === 'EventData' && e.tags?.['ai.operation.id'] === trace);
+
+  proxy.setRule((record) => (record['outcome'] === 'succeeded' ? 'unavailable' : 'forward'));
+  slow = await write(SLOW_TRACE_ID);
   await ingestion.waitFor((all) => outcomeOf(all, TRACE_ID) && outcomeOf(all, SLOW_TRACE_ID), 60_000).catch(() => undefined);
+
+  // Its "attempted" record is refused too: answered 202 at 4 s, it is still retrying (7.5 s of waits) when terminated.
+  proxy.setRule((record) => (record['outcome'] === 'succeeded' || record['outcome'] === 'attempted' ? 'unavailable' : 'forward'));
+  const started = await write(TERMINATED_TRACE_ID);
+  const stop = await fetch(`${patient.url}/api/support/writes/${started.operationId ?? 'none'}/terminate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-functions-key': SUPPORT_KEY, 'x-caller-user': 'support.tester' },
+    body: JSON.stringify({ reason: 'telemetry test' }),
+  });
+  await stop.body?.cancel();
+  terminated = { ...started, terminate: stop.status };
+  await ingestion.waitFor((all) => outcomeOf(all, TERMINATED_TRACE_ID), 30_000).catch(() => undefined);
   await patient.stop();
   await audit.stop();
   envelopes = await ingestion.waitFor((all) => all.some((e) => e.tags?.['ai.cloud.role'] === 'audit-app' && e.data?.baseType === 'RequestData'));
   if (process.env.DUMP_TELEMETRY) writeFileSync(process.env.DUMP_TELEMETRY, JSON.stringify({ envelopes, logs }, null, 1));
-}, 150_000);
+}, 180_000);
 
 afterAll(async () => {
   await patient?.stop();
@@ -184,6 +205,18 @@ test('a write answered 202 still emits its outcome once, in its own operation, w
   expect(event?.data?.baseData?.measurements?.durationMs).toBeGreaterThanOrEqual(7_500);
 });
 
+test('a write support terminates emits one PatientWriteFailed (terminated), in its own operation', () => {
+  expect(terminated).toMatchObject({ status: 202, terminate: 202 });
+  const events = outcomeEvents(TERMINATED_TRACE_ID);
+  expect(events.map((e) => e.data?.baseData?.name)).toEqual(['PatientWriteFailed']);
+  const [event] = events;
+  expect(parentOf(event)).toBe(idOf(named(requests('patient-app', TERMINATED_TRACE_ID), 'POST /api/patient')[0]));
+  expect(event?.data?.baseData?.properties).toEqual({ writeKind: 'createPatient', outcome: 'failed', instanceId: terminated.operationId, reason: 'terminated' });
+  // The failed attempts of its "attempted" record before the termination.
+  expect(event?.data?.baseData?.measurements?.attempts).toBeGreaterThanOrEqual(1);
+  expect(event?.data?.baseData?.measurements?.attempts).toBeLessThanOrEqual(5);
+});
+
 test('the audit records carry the operation id', async () => {
   const records = await fixture.client().db(auditDatabase).collection('audits').find({ resourceId: response.body.id }).toArray();
   expect(records.length).toBeGreaterThanOrEqual(2);
@@ -202,7 +235,7 @@ function leaked(text: string, value: string): boolean {
 test('no personal value or key in any envelope or log line, and nothing left the machine', () => {
   const logText = logs.map((entry) => entry.message).join('\n');
   const everything = [...ingestion.rawBodies(), logText].join('\n');
-  for (const value of [...Object.values(PATIENT), AUDIT_KEY, API_KEY]) expect({ value, leaked: leaked(everything, value) }).toEqual({ value, leaked: false });
+  for (const value of [...Object.values(PATIENT), AUDIT_KEY, API_KEY, SUPPORT_KEY]) expect({ value, leaked: leaked(everything, value) }).toEqual({ value, leaked: false });
   expect(everything).not.toMatch(/[?&]code=/);
   expect(logText).not.toContain('NON-LOOPBACK');
 });
