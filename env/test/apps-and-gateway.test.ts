@@ -253,6 +253,26 @@ describe('policy files', () => {
     },
   );
 
+  it.each(['patient-api.xml', 'support-api.xml'])(
+    '%s names the calling system by the subscription whose key passed, whatever the request claims',
+    (file) => {
+      const text = policies.get(file)!;
+      expect(text).toMatch(
+        /<set-header name="x-caller-system" exists-action="override">\s*<value>@\(context\.Subscription\.Id\)<\/value>/,
+      );
+      expect(text.indexOf('strip-internal-request-headers')).toBeLessThan(text.indexOf('name="x-caller-system"'));
+    },
+  );
+
+  it('support-api.xml names the person by the APIM user who owns the subscription, or no one', () => {
+    const text = policies.get('support-api.xml')!;
+    expect(text).toMatch(
+      /<when condition="@\(context\.User != null\)">\s*<set-header name="x-caller-user" exists-action="override">\s*<value>@\(context\.User\.Id\)<\/value>\s*<\/set-header>\s*<\/when>\s*<otherwise>\s*<set-header name="x-caller-user" exists-action="delete" \/>\s*<\/otherwise>/,
+    );
+    // The consumer API passes x-caller-user on as its calling system asserts it; it never sets one.
+    expect(policies.get('patient-api.xml')).not.toContain('name="x-caller-user"');
+  });
+
   it('limit rate and quota per subscription for consumers', () => {
     const text = policies.get('consumer-product.xml')!;
     expect(text).toMatch(
