@@ -259,6 +259,10 @@ describe('observability', () => {
     );
     expect(query).toContain('customEvents');
     expect(query).toContain('${each.value.event}');
+    // Support's own terminate emits PatientWriteFailed (reason terminated); it must not page support.
+    expect(query).toContain('| where tostring(customDimensions.reason) != "terminated"');
+    const terminate = readFileSync(join(repoRoot, 'patient-app', 'src', 'support', 'support-service.ts'), 'utf8');
+    expect(terminate).toContain("reason: 'terminated'");
     expect(block(resource(root, 'azurerm_monitor_metric_alert', 'app_5xx'), 'criteria').metric_name).toBe('Http5xx');
     expect(JSON.stringify(resource(root, 'azurerm_monitor_metric_alert', 'apim_5xx'))).toContain('5xx');
   });
