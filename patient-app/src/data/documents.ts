@@ -33,7 +33,8 @@ export interface PatientDocument {
   dateOfBirthDate: Date | null;
 }
 
-export type VersionKind = 'create' | 'update' | 'delete' | 'undo';
+/** `erase`: a support erasure of a deleted patient (docs/support-runbook.md); no write claims a version after it. */
+export type VersionKind = 'create' | 'update' | 'delete' | 'undo' | 'erase';
 
 /**
  * `patientVersions`: the claim of one version, `_id` `${patientId}:${version}`, `_shardKey` the
@@ -44,12 +45,13 @@ export interface PatientVersionDocument {
   _shardKey: string;
   patientId: string;
   version: number;
-  /** The write that claimed it; undo claims use `${operationId}:undo`. */
+  /** The write that claimed it; undo claims use `${operationId}:undo`, erase claims the support action's id. */
   operationId: string;
   kind: VersionKind;
   /** For `undo`: the operation it reverses. */
   undoOf?: string;
   deleted: boolean;
+  /** `null` on every claim of an erased patient: an erasure keeps the claims' ids, kinds and times, never their content. */
   patient: PatientFields | null;
   lastUpdated: Date;
 }

@@ -45,6 +45,24 @@ export interface PageRequest {
   after?: string;
 }
 
+/** Where a patient stands for a support erasure. */
+export type ErasureState = 'unknown' | 'notDeleted' | 'deleted' | 'erased';
+
+/** The writes an erasure must purge from the task hub, as the store knows them. */
+export interface PatientWrites {
+  /** The operation (instance) ids on the patient's version claims and test results, undo claims under their write's id. */
+  operationIds: string[];
+  /** When the earliest of them stored something; `undefined` when the store knows no write of the patient. */
+  earliest?: Date;
+}
+
+/** What an erasure removed from the store. */
+export interface ErasedContent {
+  /** Version claims whose content was set to nothing. */
+  versionsScrubbed: number;
+  testsRemoved: number;
+}
+
 /** How many times an unconditional write re-reads the latest version after losing a claim. */
 const maxClaimAttempts = 32;
 /** How many times a writer re-applies the latest claim when a concurrent document write overtook it. */
@@ -237,6 +255,78 @@ export class MongoPatientRepository implements PatientStore {
     }
     await this.finish(claim);
     return 'reverted';
+  }
+
+  // ---- erasure (support) ----
+
+  async erasureState(patientId: string): Promise<ErasureState> {
+    const latest = await this.latestClaim(patientId);
+    if (!latest) return 'unknown';
+    if (latest.kind === 'erase') return 'erased';
+    return latest.deleted ? 'deleted' : 'notDeleted';
+  }
+
+  /**
+   * Claims the version after a deleted patient's latest with an `erase` claim (kept if one is there
+   * already), and projects it. Inserting the claim is what orders the erasure against every write,
+   * as between writes: a write that claims the version first (a restart or undo reviving the
+   * patient) makes this answer `notDeleted`; once the erase claim is in, every write finds the
+   * patient deleted (`notFound`), a compensating undo finds its change superseded, and a restarted
+   * create finds no undo to look through (`conflict`), so nothing writes the patient again.
+   */
+  async claimErasure(patientId: string, operationId: string, at: Date): Promise<Exclude<ErasureState, 'deleted'>> {
+    for (let attempt = 0; attempt < maxClaimAttempts; attempt++) {
+      const latest = await this.latestClaim(patientId);
+      if (!latest) return 'unknown';
+      if (latest.kind === 'erase') {
+        await this.finish(latest);
+        return 'erased';
+      }
+      if (!latest.deleted) return 'notDeleted';
+      const claim = this.newClaim({ patientId, operationId, at: at.toISOString() }, latest.version + 1, 'erase', {
+        deleted: true,
+        patient: null,
+      });
+      if (await this.insertClaim(claim)) {
+        await this.finish(claim);
+        return 'erased';
+      }
+    }
+    throw new Error('Other writes kept claiming the next version of the patient being erased');
+  }
+
+  /** The operation ids the store holds for the patient's writes: what an erasure purges from the task hub. */
+  async writesOf(patientId: string): Promise<PatientWrites> {
+    const [claims, tests] = await Promise.all([
+      this.versions
+        .find({ _shardKey: patientId, kind: { $ne: 'erase' } }, { projection: { operationId: 1, lastUpdated: 1 } })
+        .toArray(),
+      this.tests.find({ _shardKey: patientId }, { projection: { operationId: 1, lastUpdated: 1 } }).toArray(),
+    ]);
+    const operationIds = new Set<string>();
+    let earliest: Date | undefined;
+    for (const doc of [...claims, ...tests]) {
+      operationIds.add(doc.operationId.replace(/:undo$/, ''));
+      if (earliest === undefined || doc.lastUpdated < earliest) earliest = doc.lastUpdated;
+    }
+    return { operationIds: [...operationIds], ...(earliest === undefined ? {} : { earliest }) };
+  }
+
+  /**
+   * Removes an erased patient's content: every version claim keeps its id, version, kind, operation
+   * ids, `deleted` and time (so concurrency, idempotency, restarts and audit cross-references keep
+   * working) and loses its `patient`; the test results are deleted. Only after `claimErasure`: the
+   * erase claim is checked first, so no write can put content back afterwards. Claims are never
+   * updated otherwise, so the store's unisolated updates cannot race here; running it again is a no-op.
+   */
+  async scrubErased(patientId: string): Promise<ErasedContent> {
+    if ((await this.erasureState(patientId)) !== 'erased') throw new Error('Only an erased patient is scrubbed');
+    const scrubbed = await this.versions.updateMany(
+      { _shardKey: patientId, patient: { $ne: null } },
+      { $set: { patient: null } },
+    );
+    const removed = await this.tests.deleteMany({ _shardKey: patientId });
+    return { versionsScrubbed: scrubbed.modifiedCount, testsRemoved: removed.deletedCount };
   }
 
   // ---- reads (HTTP handlers) ----

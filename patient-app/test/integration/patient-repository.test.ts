@@ -285,6 +285,110 @@ describe('test results', () => {
   });
 });
 
+describe('erasure (support)', () => {
+  const personal = { firstName: 'Eudora', lastName: 'Quillfeather', gender: 'female', dateOfBirth: '1962-08-14', postCode: '9041', insuranceNumber: 'INS-7733-1902' };
+  const test = {
+    performer: 'Harbour Lab',
+    orderReference: 'ORD-5521',
+    observations: [{ id: 'o', code: 'c', measurement: '7.9 mmol/L', interpretation: 'high', issued: '2024-01-01T00:00:00.000Z', status: 'final' }],
+  };
+
+  /** Everything the store holds about the patient, as text. */
+  async function held(patientId: string): Promise<string> {
+    const docs = await Promise.all(
+      ['patients', 'patientVersions', 'tests'].map((name) => store.db().collection(name).find({ _shardKey: patientId }).toArray()),
+    );
+    return JSON.stringify(docs);
+  }
+
+  /** Created, updated, an update undone (its undo claim carries the content too), a test result, deleted. */
+  async function deletedPatient(): Promise<{ patientId: string; ops: string[] }> {
+    const patientId = randomUUID();
+    const ops = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const [create, update, undone, test1, remove] = ops as [string, string, string, string, string];
+    await repo.createPatient({ operationId: create, patientId, at: at(1), document: personal });
+    await repo.updatePatient({ operationId: update, patientId, at: at(2), document: { ...personal, postCode: '9042' } });
+    await repo.updatePatient({ operationId: undone, patientId, at: at(3), document: { ...personal, postCode: '9043' } });
+    expect(await repo.undo({ operationId: undone, patientId, at: at(4), kind: 'updatePatient' })).toBe('reverted');
+    await repo.createTestResult({ operationId: test1, patientId, testId: randomUUID(), at: at(5), document: test });
+    await repo.deletePatient({ operationId: remove, patientId, at: at(6) });
+    return { patientId, ops };
+  }
+
+  it('keeps the claims (ids, versions, kinds, operations, times) without content, and removes the tests, once', async () => {
+    const { patientId, ops } = await deletedPatient();
+    expect(await held(patientId)).toContain('Quillfeather');
+    expect(await repo.erasureState(patientId)).toBe('deleted');
+    const writes = await repo.writesOf(patientId);
+    expect(writes.operationIds.sort()).toEqual([...ops].sort());
+    expect(writes.earliest).toEqual(new Date(at(1)));
+
+    expect(await repo.claimErasure(patientId, 'erase-1', new Date(at(7)))).toBe('erased');
+    expect(await repo.scrubErased(patientId)).toEqual({ versionsScrubbed: 4, testsRemoved: 1 });
+    const text = await held(patientId);
+    for (const value of [...Object.values(personal).filter((v) => v.length > 5), '9042', '9043', 'Harbour Lab', 'ORD-5521', '7.9 mmol/L']) {
+      expect({ value, found: text.includes(value) }).toEqual({ value, found: false });
+    }
+    const claims = await store.db().collection('patientVersions').find({ _shardKey: patientId }).sort({ version: 1 }).toArray();
+    expect(claims.map((c) => [c['version'], c['kind'], c['deleted'], c['patient']])).toEqual([
+      [1, 'create', false, null],
+      [2, 'update', false, null],
+      [3, 'update', false, null],
+      [4, 'undo', false, null],
+      [5, 'delete', true, null],
+      [6, 'erase', true, null],
+    ]);
+    expect(claims.map((c) => c['operationId'])).toEqual([ops[0], ops[1], ops[2], `${ops[2]}:undo`, ops[4], 'erase-1']);
+    expect(await store.db().collection('patients').findOne({ _shardKey: patientId })).toMatchObject({ version: 6, deleted: true, patient: null, dateOfBirthDate: null });
+    // The erase claim is no write to purge; the others still name theirs, so an erasure run again purges what it missed.
+    expect((await repo.writesOf(patientId)).operationIds.sort()).toEqual([ops[0], ops[1], ops[2], ops[4]].sort());
+
+    expect(await repo.claimErasure(patientId, 'erase-2', new Date(at(8)))).toBe('erased');
+    expect(await repo.scrubErased(patientId)).toEqual({ versionsScrubbed: 0, testsRemoved: 0 });
+    expect(await store.db().collection('patientVersions').countDocuments({ _shardKey: patientId })).toBe(6);
+  });
+
+  it('erases only a deleted patient, and scrubs only an erased one', async () => {
+    expect(await repo.erasureState(randomUUID())).toBe('unknown');
+    expect(await repo.claimErasure(randomUUID(), 'erase-x', new Date())).toBe('unknown');
+    const patientId = randomUUID();
+    await repo.createPatient({ operationId: randomUUID(), patientId, at: at(), document: personal });
+    expect(await repo.erasureState(patientId)).toBe('notDeleted');
+    expect(await repo.claimErasure(patientId, 'erase-y', new Date())).toBe('notDeleted');
+    await expect(repo.scrubErased(patientId)).rejects.toThrow('Only an erased patient');
+    expect((await repo.getPatient(patientId))?.patient.lastName).toBe('Quillfeather');
+    expect(await store.db().collection('patientVersions').countDocuments({ _shardKey: patientId })).toBe(1);
+  });
+
+  it('lets no write, undo or restart put content back after the erase claim', async () => {
+    const { patientId, ops } = await deletedPatient();
+    await repo.claimErasure(patientId, 'erase-3', new Date());
+    await repo.scrubErased(patientId);
+    // The delete's compensation, had it run late, finds its change superseded: the patient stays erased.
+    expect(await repo.undo({ operationId: ops[4]!, patientId, at: at(), kind: 'deletePatient' })).toBe('superseded');
+    expect((await failure(repo.updatePatient({ operationId: randomUUID(), patientId, at: at(), document: personal }))).code).toBe('notFound');
+    expect((await failure(repo.createTestResult({ operationId: randomUUID(), patientId, testId: randomUUID(), at: at(), document: test }))).code).toBe('notFound');
+    expect((await failure(repo.createPatient({ operationId: randomUUID(), patientId, at: at(), document: personal, restartOf: [ops[0]!] }))).code).toBe('conflict');
+    expect(await held(patientId)).not.toContain('Quillfeather');
+
+    // An undone create is deleted too, and erasable; a restart of it cannot revive it afterwards.
+    const undoneCreate = randomUUID();
+    await repo.createPatient({ operationId: 'e-c', patientId: undoneCreate, at: at(), document: personal });
+    await repo.undo({ operationId: 'e-c', patientId: undoneCreate, at: at(), kind: 'createPatient' });
+    expect(await repo.claimErasure(undoneCreate, 'erase-4', new Date())).toBe('erased');
+    expect((await failure(repo.createPatient({ operationId: 'e-r', patientId: undoneCreate, at: at(), document: personal, restartOf: ['e-c'] }))).code).toBe('conflict');
+  });
+
+  it('loses to a restart that revives the patient first', async () => {
+    const patientId = randomUUID();
+    await repo.createPatient({ operationId: 'v-c', patientId, at: at(), document: personal });
+    await repo.undo({ operationId: 'v-c', patientId, at: at(), kind: 'createPatient' });
+    await repo.createPatient({ operationId: 'v-r', patientId, at: at(), document: personal, restartOf: ['v-c'] });
+    expect(await repo.claimErasure(patientId, 'erase-5', new Date())).toBe('notDeleted');
+    expect((await repo.getPatient(patientId))?.patient.lastName).toBe('Quillfeather');
+  });
+});
+
 describe('search', () => {
   it('matches every given field, date-of-birth ranges inclusive, pages in id order, and answers [] for nothing', async () => {
     const family = `Fam${Date.now()}`;
