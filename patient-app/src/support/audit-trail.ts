@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from '@patient-records/orchestrations';
 import { ServiceUnavailableError } from '@patient-records/platform';
 
-export type SupportAction = 'restart' | 'terminate' | 'purge' | 'export';
+export type SupportAction = 'restart' | 'terminate' | 'purge' | 'export' | 'erase';
 
 export interface SupportActionRecord {
   action: SupportAction;
@@ -16,13 +16,14 @@ export interface SupportActionRecord {
   phase: 'requested' | 'done' | 'failed';
   actionId: string;
   actor: Actor;
-  instanceId: string;
+  /** The write acted on; an action on a patient (`erase`) names none and needs `patientId`. */
+  instanceId?: string;
   /** The write's operation id, so the action shows in the write's trail. */
   operationId?: string;
   patientId?: string;
   /** Why, as the support person wrote it (at most 256 characters, no personal data). */
   reason: string;
-  /** Further ids and codes: `newInstanceId`, `kind`, `error`. */
+  /** Further ids, codes and counts: `newInstanceId`, `kind`, `error`, an erasure's counts. */
   details?: Record<string, string | number | boolean>;
 }
 
@@ -93,14 +94,14 @@ export class SupportAuditTrail {
       sourceSystemName: 'patient-app',
       actor: entry.actor,
       resource: {
-        type: 'orchestration',
-        id: entry.instanceId,
+        type: entry.instanceId === undefined ? 'patient' : 'orchestration',
+        id: entry.instanceId ?? entry.patientId,
         operation: entry.action,
         ...(entry.patientId === undefined ? {} : { patientId: entry.patientId }),
       },
       outcome: 'support-action',
       reason: `support-${entry.action}-${entry.phase}`,
-      instanceId: entry.instanceId,
+      ...(entry.instanceId === undefined ? {} : { instanceId: entry.instanceId }),
       ...(entry.operationId === undefined ? {} : { correlationId: entry.operationId }),
       timestamp: new Date().toISOString(),
       details,

@@ -1,4 +1,5 @@
 // The support API and page (`/api/support/...`): importing each module registers its function.
+import '../functions/supportErasePatient';
 import '../functions/supportExportWrite';
 import '../functions/supportGetWrite';
 import '../functions/supportListWrites';

@@ -28,6 +28,7 @@ export function supportContext(): Promise<SupportContext> {
       support: new SupportService({
         trail,
         restarts: app.restarts,
+        patients: app.repository,
         pageTokens: app.pageTokens,
         outcomes: telemetryOutcomeReporter,
       }),

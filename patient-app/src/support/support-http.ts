@@ -32,6 +32,14 @@ export function instanceIdOf(request: HttpRequest): string {
   return instanceId;
 }
 
+/** The route's patient id (ids are lower-case UUIDs; anything the store cannot hold is unknown). */
+export function patientIdOf(request: HttpRequest): string {
+  const patientId = request.params['patientId']?.toLowerCase();
+  if (!isInstanceId(patientId))
+    throw new NotFoundError('No patient with this id is known.', { code: 'patient_not_found' });
+  return patientId;
+}
+
 /**
  * Who acts, and why. Support actions name a person: APIM's support product passes the signed-in
  * user as `x-caller-user`; locally the CLI and the page send it.

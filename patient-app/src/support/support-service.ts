@@ -22,9 +22,10 @@ import {
 import { ConflictError, type ContinuationTokens, isTraceCarrier, NotFoundError } from '@patient-records/platform';
 import type { DurableClient } from 'durable-functions';
 
+import type { MongoPatientRepository } from '../data/patient-repository';
 import type { AuditRecordView, SupportAction, SupportAuditTrail } from './audit-trail';
 import type { RestartLinks } from './restart-links';
-import type { ListQuery } from './support-query';
+import { DEFAULT_RANGE_MS, type ListQuery } from './support-query';
 import {
   type InstanceStatus,
   selectWrites,
@@ -68,11 +69,35 @@ export interface ActionResult {
   newInstanceId?: string;
 }
 
+/** What an erasure removed; the counts are this call's (an erasure run again answers zeros). */
+export interface ErasureResult {
+  action: 'erase';
+  patientId: string;
+  actionId: string;
+  versionsScrubbed: number;
+  testsRemoved: number;
+  instancesPurged: number;
+  /** The write instances purged, each also recorded as a support purge. */
+  instanceIds: string[];
+}
+
+/** The patient store as an erasure uses it. */
+export type ErasureStore = Pick<MongoPatientRepository, 'erasureState' | 'claimErasure' | 'writesOf' | 'scrubErased'>;
+
 const TERMINAL = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 const MAX_PURGE = 100;
 /** How long a terminate waits to see the termination take effect before giving up on its outcome event. */
 const TERMINATION_WAIT_MS = 5_000;
 const TERMINATION_POLL_MS = 100;
+
+function notDeleted(): ConflictError {
+  return new ConflictError(
+    'Only a deleted patient is erased; this one is not deleted (DELETE /api/patient/{patientId} first).',
+    {
+      code: 'patient_not_deleted',
+    },
+  );
+}
 
 function isPosition(value: unknown): value is { offset: number; from: string; to: string } {
   if (typeof value !== 'object' || value === null) return false;
@@ -120,6 +145,8 @@ function restartInputOf(old: Record<string, unknown>, newInstanceId: string): Re
 export interface SupportServiceOptions {
   trail: SupportAuditTrail;
   restarts: RestartLinks;
+  /** The patient store, for erasures. */
+  patients: ErasureStore;
   pageTokens: ContinuationTokens;
   fetch?: typeof fetch;
   /** Where a terminated write's outcome event goes: it runs no outcome step of its own. */
@@ -147,7 +174,7 @@ export class SupportService {
     }
     const statuses = (await client.getStatusBy({ createdTimeFrom: from, createdTimeTo: to })) as InstanceStatus[];
     const summaries = statuses.map(summarizeWrite).filter((summary): summary is WriteSummary => summary !== undefined);
-    await this.withInputs(client, summaries);
+    await this.withInputs(client, summaries, 200);
     const { items, counts } = selectWrites(summaries, query.filter);
     const page = items.slice(offset, offset + query.pageSize);
     const next =
@@ -168,10 +195,11 @@ export class SupportService {
   /**
    * Lists come without inputs (the management API's list leaves them out by default), so writes
    * whose output does not name the patient (running, failed, terminated) are read one by one, a few
-   * at a time, to show and filter by their patient and operation ids. Bounded: at most 200 per list.
+   * at a time, to show and filter by their patient and operation ids. Bounded: at most `limit` per
+   * list (200), and an erasure's one read of the range it scans.
    */
-  private async withInputs(client: SupportClient, summaries: WriteSummary[]): Promise<void> {
-    const missing = summaries.filter((summary) => summary.patientId === undefined).slice(0, 200);
+  private async withInputs(client: SupportClient, summaries: WriteSummary[], limit: number): Promise<void> {
+    const missing = summaries.filter((summary) => summary.patientId === undefined).slice(0, limit);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < missing.length) {
@@ -406,11 +434,20 @@ export class SupportService {
       throw new ConflictError('Only a write that has ended can be purged; terminate it first.', {
         code: 'write_running',
       });
+    return this.purgeEnded(client, summary, actor, reason);
+  }
+
+  private async purgeEnded(
+    client: SupportClient,
+    summary: WriteSummary,
+    actor: Actor,
+    reason: string,
+  ): Promise<ActionResult> {
     const actionId = this.options.trail.newActionId();
     await this.audit('purge', 'requested', { actor, summary, reason, actionId });
-    await client.purgeInstanceHistory(instanceId);
+    await client.purgeInstanceHistory(summary.instanceId);
     await this.audit('purge', 'done', { actor, summary, reason, actionId }).catch(() => undefined);
-    return { action: 'purge', instanceId, actionId };
+    return { action: 'purge', instanceId: summary.instanceId, actionId };
   }
 
   /** Purges every ended write the query selects (at most 100 per call; ask again for more). */
@@ -425,6 +462,96 @@ export class SupportService {
     const purged: ActionResult[] = [];
     for (const item of ended.slice(0, MAX_PURGE)) purged.push(await this.purge(client, item.instanceId, actor, reason));
     return { purged, remaining: ended.length - purged.length };
+  }
+
+  /**
+   * Erases a deleted patient (docs/support-runbook.md, "Erasing a deleted patient"): refused for an
+   * unknown patient (404), one not deleted (409) or one with a write still running (409), and
+   * recorded in the audit register before anything changes (503 when it cannot be). Then the store's
+   * erase claim stops every later write from putting the patient back; the patient's write
+   * instances are purged (each a recorded support purge) while the store still names them; last,
+   * the version claims lose their content and the test results go. Each step can run again, so an
+   * erasure cut short is finished by erasing again.
+   */
+  async erase(client: SupportClient, patientId: string, actor: Actor, reason: string): Promise<ErasureResult> {
+    const { patients } = this.options;
+    const state = await patients.erasureState(patientId);
+    if (state === 'unknown')
+      throw new NotFoundError('No patient with this id is known.', { code: 'patient_not_found' });
+    if (state === 'notDeleted') throw notDeleted();
+    const writes = await this.writesOfPatient(client, patientId);
+    const running = writes.filter((write) => !TERMINAL.has(write.runtimeStatus)).map((write) => write.instanceId);
+    if (running.length > 0)
+      throw new ConflictError(
+        'A write of this patient is still running; wait for it to end (or terminate it), then erase.',
+        {
+          code: 'write_running',
+          details: { instanceIds: running },
+        },
+      );
+    const actionId = this.options.trail.newActionId();
+    const record = (
+      phase: 'requested' | 'done' | 'failed',
+      details: Record<string, number | string> = {},
+    ): Promise<void> =>
+      this.options.trail.record({ action: 'erase', phase, actionId, actor, patientId, reason, details });
+    await record('requested');
+    try {
+      if ((await patients.claimErasure(patientId, actionId, new Date())) === 'notDeleted') throw notDeleted();
+      const instanceIds: string[] = [];
+      for (const write of writes) instanceIds.push((await this.purgeEnded(client, write, actor, reason)).instanceId);
+      const content = await patients.scrubErased(patientId);
+      const result: ErasureResult = {
+        action: 'erase',
+        patientId,
+        actionId,
+        ...content,
+        instancesPurged: instanceIds.length,
+        instanceIds,
+      };
+      await record('done', { ...content, instancesPurged: instanceIds.length }).catch(() => undefined);
+      return result;
+    } catch (error) {
+      await record('failed', { error: error instanceof Error ? error.name : 'unknown' }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The patient's write instances in the task hub: those whose operation id the store holds (they
+   * stored something), those naming the patient in their input or output created from a day before
+   * the earliest of them (writes refused or failed before storing: their input still holds the
+   * sealed request), and the writes any of these is a support restart of.
+   */
+  private async writesOfPatient(client: SupportClient, patientId: string): Promise<WriteSummary[]> {
+    const known = await this.options.patients.writesOf(patientId);
+    const to = new Date();
+    const from = new Date((known.earliest ?? to).getTime() - DEFAULT_RANGE_MS);
+    const statuses = (await client.getStatusBy({ createdTimeFrom: from, createdTimeTo: to })) as InstanceStatus[];
+    const scanned = statuses.map(summarizeWrite).filter((summary): summary is WriteSummary => summary !== undefined);
+    await this.withInputs(client, scanned, scanned.length);
+    const found = new Map(selectWrites(scanned, { patientId }).items.map((write) => [write.instanceId, write]));
+    const pending = [...known.operationIds];
+    for (const write of found.values()) pending.push(write.instanceId);
+    // Each instance is looked at once: the walk ends when no new restart origin turns up.
+    const seen = new Set<string>();
+    for (let instanceId = pending.pop(); instanceId !== undefined; instanceId = pending.pop()) {
+      if (seen.has(instanceId)) continue;
+      seen.add(instanceId);
+      if (!found.has(instanceId)) {
+        const status = (await client.getStatus(instanceId, { showInput: true }).catch((error: unknown) => {
+          // Gone already (purged by an earlier erasure or by hand); any other failure stops the erasure.
+          if (error instanceof Error && /404|could not find/i.test(error.message)) return undefined;
+          throw error;
+        })) as InstanceStatus | undefined;
+        const summary = status === undefined ? undefined : summarizeWrite(status);
+        if (summary === undefined) continue;
+        found.set(instanceId, summary);
+      }
+      const { restartedFrom } = await this.options.restarts.linksOf(instanceId);
+      if (restartedFrom !== undefined) pending.push(restartedFrom);
+    }
+    return [...found.values()];
   }
 
   private async summaryOf(client: SupportClient, instanceId: string): Promise<WriteSummary> {

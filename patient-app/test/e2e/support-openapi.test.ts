@@ -2,11 +2,11 @@
  * The support API answers as patient-app/support-openapi.yaml says, under two devhosts on the
  * embedded store: every route in its successes and its refusals (a write that succeeds, one
  * terminated while its audit attempt is retried behind a proxy answering 503, its restart, exports,
- * purges one and many, paging, bad queries, ids, keys, users, bodies and reasons, the audit register
- * refusing an action). Every answer is recorded and checked against the document: the status is
+ * purges one and many, an erasure, paging, bad queries, ids, keys, users, bodies and reasons, the
+ * audit register refusing an action). Every answer is recorded and checked against the document: the status is
  * listed for the route, required headers are there, and the body validates against the schema.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { useAuditProxy } from '../support/audit-proxy';
 import { loadOpenApi, OpenApiChecker, type SeenAnswer, supportRouteOf } from '../support/openapi';
@@ -207,6 +207,22 @@ describe('the support API, by support-openapi.yaml', () => {
     const none = await act(`/writes/purge?instanceId=${restarted}`, 'retention');
     expect([none.status, none.body]).toEqual([200, { purged: 0, instanceIds: [], remaining: 0 }]);
     expect((await support('GET', `/writes/${terminated}`)).status).toBe(404);
+  });
+
+  it("erases a deleted patient's personal data, and refuses a patient not deleted or unknown", async () => {
+    const created = await call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Erased' } });
+    expect(created.status).toBe(201);
+    const path = `/patients/${String(created.body.id)}/erase`;
+    const notDeleted = await act(path, 'erasure request accepted');
+    expect((await call(stack, 'DELETE', `/api/patient/${String(created.body.id)}`)).status).toBe(204);
+    const erased = await act(path, 'erasure request accepted');
+    const unknown = await act(`/patients/${randomUUID()}/erase`, 'erasure request accepted');
+    expect([notDeleted, erased, unknown].map((answer) => [answer.status, answer.body.error?.code])).toEqual([
+      [409, 'patient_not_deleted'],
+      [200, undefined],
+      [404, 'patient_not_found'],
+    ]);
+    expect(erased.body).toMatchObject({ action: 'erase', versionsScrubbed: 1, testsRemoved: 0, instancesPurged: 2 });
   });
 
   it('gave only answers the document describes, and at least one success of every operation', () => {

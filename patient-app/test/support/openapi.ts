@@ -46,7 +46,8 @@ export function supportRouteOf(url: string): string {
   return new URL(url, 'http://x').pathname
     .replace(/^\/api\/support/, '')
     .replace(/^\/writes\/(?!purge$)[^/]+\/(export|restart|terminate|purge)$/, '/writes/{instanceId}/$1')
-    .replace(/^\/writes\/(?!purge$)[^/]+$/, '/writes/{instanceId}');
+    .replace(/^\/writes\/(?!purge$)[^/]+$/, '/writes/{instanceId}')
+    .replace(/^\/patients\/[^/]+\/erase$/, '/patients/{patientId}/erase');
 }
 
 /**

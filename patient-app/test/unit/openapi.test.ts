@@ -139,7 +139,7 @@ describe('support-openapi.yaml', () => {
   });
 
   it('gives every action a reason body, the x-caller-user header and the answers the body reader gives', () => {
-    expect(actions.length).toBe(5);
+    expect(actions.length).toBe(6);
     for (const { op } of actions) {
       const headers = (op.parameters ?? []).map(parameterOf).filter((p) => p.in === 'header');
       expect({ operationId: op.operationId, headers: headers.map((h) => [h.name, h.required]) }).toEqual({
