@@ -44,7 +44,9 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   /**
    * A code, never free text with data: `notFound`, `conflict`, `persistUnavailable`,
-   * `auditUnavailable`, `superseded` (a later write had replaced this one before it could be undone).
+   * `auditUnavailable`, `superseded` (a later write had replaced this one before it could be undone),
+   * `alreadyApplied` (a support restart found the change of the write it restarts in effect and
+   * applied nothing: `version` is that write's).
    */
   reason?: string;
   /** The version written, for `succeeded` and `compensated`. */
@@ -66,8 +68,14 @@ export interface AuditRegister {
 /** The version a persist produced. Versions start at 1 and grow by one per change; the ETag is the version. */
 export interface StoredVersion {
   version: number;
-  /** ISO-8601; equals the command's `at`. */
+  /** ISO-8601; equals the command's `at` (or, with `restartedWrite`, that write's). */
   lastUpdated: string;
+  /**
+   * Set when a support restart found the change of a write it restarts still in effect (case 9:
+   * its undo failed for good) and applied nothing: that write, and for a test result the id of the
+   * test result it added. The version is the one that write produced.
+   */
+  restartedWrite?: { operationId: string; testId?: string };
 }
 
 /** Fields common to every store command. */
@@ -81,10 +89,12 @@ export interface StoreCommand {
   /** The time to record as `lastUpdated`: orchestration time, the same on every re-run. */
   at: string;
   /**
-   * For a support restart (`WriteInput.restartOf`): the operations it restarts, oldest first. The
-   * patient's versions that are undos of their changes are looked through: a create claims the
-   * next version over the undo of a restarted create (never over any other delete), and
-   * `expectedVersion` matches the version the undos restored.
+   * For a support restart (`WriteInput.restartOf`): the operations it restarts, oldest first. When
+   * the change of one of them is still in effect (its claim exists and was not undone), the command
+   * applies nothing and answers that change's version with `restartedWrite`, and `undo` reverses
+   * that change. Otherwise the patient's versions that are undos of their changes are looked
+   * through: a create claims the next version over the undo of a restarted create (never over any
+   * other delete), and `expectedVersion` matches the version the undos restored.
    */
   restartOf?: readonly string[];
 }

@@ -56,6 +56,7 @@ export function createWriteActivities({ store, audit, cipher, outcomes }: WriteD
           patientId: input.patientId,
           at: input.at,
           ...(input.testId === undefined ? {} : { testId: input.testId }),
+          ...(input.restartOf === undefined ? {} : { restartOf: input.restartOf }),
         }),
       ),
 

@@ -64,13 +64,34 @@ export function writeOrchestrator(kind: WriteKind): OrchestrationHandler {
     const unavailable = (step: WriteStep, compensated: boolean): WriteResult =>
       result('unavailable', { failure: { step, compensated } });
     const applied = (stored: StoredVersion): WriteResult =>
-      result(APPLIED[kind], { version: stored.version, lastUpdated: stored.lastUpdated });
+      result(APPLIED[kind], {
+        version: stored.version,
+        lastUpdated: stored.lastUpdated,
+        ...(stored.restartedWrite?.testId === undefined ? {} : { testId: stored.restartedWrite.testId }),
+      });
+    /**
+     * What the audit records about a change name: its version and, when a support restart answered
+     * with the change of a write it restarts (case 9) instead of applying it again, that write's
+     * test result and the reason `alreadyApplied` (`reason` given here wins).
+     */
+    const changeDetails = (
+      stored: StoredVersion,
+      reason?: string,
+    ): { version: number; reason?: string; testId?: string } => {
+      const restarted = stored.restartedWrite;
+      const why = reason ?? (restarted === undefined ? undefined : 'alreadyApplied');
+      return {
+        version: stored.version,
+        ...(why === undefined ? {} : { reason: why }),
+        ...(restarted?.testId === undefined ? {} : { testId: restarted.testId }),
+      };
+    };
 
     /** Records one outcome; answers whether audit-app confirmed it. */
     function* audit(
       outcome: AuditOutcome,
       policy: RetryPolicy,
-      extra: { reason?: string; version?: number } = {},
+      extra: { reason?: string; version?: number; testId?: string } = {},
     ): Generator<Task, boolean, unknown> {
       const entry = auditEntryFor(input, instanceId, outcome, now(), extra);
       try {
@@ -130,10 +151,7 @@ export function writeOrchestrator(kind: WriteKind): OrchestrationHandler {
           );
         stored = answer.value;
       }
-      const confirmed = yield* audit('succeeded', RETRY_POLICIES.compensation, {
-        version: stored.version,
-        reason: 'superseded',
-      });
+      const confirmed = yield* audit('succeeded', RETRY_POLICIES.compensation, changeDetails(stored, 'superseded'));
       if (!confirmed) {
         progress('compensationFailed');
         throw new Error(
@@ -183,15 +201,12 @@ export function writeOrchestrator(kind: WriteKind): OrchestrationHandler {
       // 3. The change is in effect only once its success is on record.
       const stored = persisted.value;
       progress('auditResult');
-      if (yield* audit('succeeded', RETRY_POLICIES.audit, { version: stored.version })) return applied(stored);
+      if (yield* audit('succeeded', RETRY_POLICIES.audit, changeDetails(stored))) return applied(stored);
 
       const undone = yield* undo();
       if (undone === 'superseded') return yield* confirmApplied(stored);
       progress('recordingOutcome');
-      yield* audit('compensated', RETRY_POLICIES.auditFollowUp, {
-        reason: 'auditUnavailable',
-        version: stored.version,
-      });
+      yield* audit('compensated', RETRY_POLICIES.auditFollowUp, changeDetails(stored, 'auditUnavailable'));
       return unavailable('auditResult', undone === 'reverted');
     }
 

@@ -43,6 +43,8 @@ export interface UndoStepInput {
   patientId: string;
   testId?: string;
   at: string;
+  /** From the input: a restart undoes the change of a restarted write that it answered with. */
+  restartOf?: string[];
   /** The caller's trace context, from the orchestration input. */
   trace?: TraceCarrier;
 }
@@ -70,17 +72,20 @@ const OPERATIONS: Record<WriteKind, AuditEntry['operation']> = {
   createTestResult: 'create',
 };
 
-/** The audit record for one outcome of a write. */
+/**
+ * The audit record for one outcome of a write. `extra.testId` names the test result the record is
+ * about when it is not the input's: a restart that answered with its restarted add's (case 9).
+ */
 export function auditEntryFor(
   input: WriteInput,
   instanceId: string,
   outcome: AuditOutcome,
   at: string,
-  extra: { reason?: string; version?: number } = {},
+  extra: { reason?: string; version?: number; testId?: string } = {},
 ): AuditEntry {
   const resource: AuditEntry['resource'] =
     input.kind === 'createTestResult'
-      ? { type: 'test', id: input.testId, patientId: input.patientId }
+      ? { type: 'test', id: extra.testId ?? input.testId, patientId: input.patientId }
       : { type: 'patient', id: input.patientId, patientId: input.patientId };
   return {
     idempotencyKey: `${input.operationId}:${outcome}`,
@@ -115,6 +120,7 @@ export function persistInputFor(input: WriteInput, at: string): PersistStepInput
 export function undoInputFor(input: WriteInput, at: string): UndoStepInput {
   const step: UndoStepInput = { kind: input.kind, operationId: input.operationId, patientId: input.patientId, at };
   if (input.kind === 'createTestResult') step.testId = input.testId;
+  if (input.restartOf !== undefined) step.restartOf = input.restartOf;
   if (input.trace !== undefined) step.trace = input.trace;
   return step;
 }

@@ -65,6 +65,8 @@ export interface TestDocument {
   lastUpdated: Date;
   /** Set when the create was undone (compensation); such a test is not found. */
   revoked: boolean;
+  /** The operation whose undo removed it: its own, or a support restart's that had answered with it. */
+  revokedBy?: string;
   test: TestResultFields | null;
 }
 

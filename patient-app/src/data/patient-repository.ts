@@ -173,6 +173,8 @@ export class MongoPatientRepository implements PatientStore {
   async createPatient(command: StoreCommand & { document: WriteDocument }): Promise<StoredVersion> {
     const existing = await this.claimOf(command.patientId, command.operationId);
     if (existing) return this.finish(existing);
+    const earlier = await this.restartedChangeInEffect(command);
+    if (earlier) return this.finishRestarted(earlier);
     const patient = patientFieldsOf(command.document);
     // A support restart of a create whose change was undone creates the patient again under the same
     // id, as the next version over the undo. Only then: an id a consumer deleted is never reused.
@@ -203,6 +205,14 @@ export class MongoPatientRepository implements PatientStore {
     const test = testResultFieldsOf(command.document);
     const first = await this.existingTest(command);
     if (first) return first;
+    const earlier = await this.restartedTestInEffect(command);
+    if (earlier) {
+      return {
+        version: 1,
+        lastUpdated: earlier.lastUpdated.toISOString(),
+        restartedWrite: { operationId: earlier.operationId, testId: earlier._id },
+      };
+    }
     const latest = await this.latestClaim(command.patientId);
     if (!latest || latest.deleted) throw new PermanentFailure('notFound', 'The patient does not exist');
     const doc: TestDocument = {
@@ -227,14 +237,17 @@ export class MongoPatientRepository implements PatientStore {
 
   async undo(command: StoreCommand & { kind: WriteKind; testId?: string }): Promise<UndoResult> {
     if (command.kind === 'createTestResult') return this.undoTestResult(command);
-    const own = await this.claimOf(command.patientId, command.operationId);
-    if (!own) return 'nothingToUndo';
     const undoOperationId = `${command.operationId}:undo`;
     const done = await this.claimOf(command.patientId, undoOperationId);
     if (done) {
       await this.finish(done);
       return 'reverted';
     }
+    // A restart that answered with a restarted write's change (see `restartedChangeInEffect`)
+    // undoes that change: the undo claim is its own, and names the write whose change it reverses.
+    const own =
+      (await this.claimOf(command.patientId, command.operationId)) ?? (await this.restartedChangeInEffect(command));
+    if (!own) return 'nothingToUndo';
     const latest = await this.latestClaim(command.patientId);
     if (latest && latest.version > own.version) return 'superseded';
     const before =
@@ -246,7 +259,7 @@ export class MongoPatientRepository implements PatientStore {
       deleted: before.deleted,
       patient: before.patient,
     });
-    claim.undoOf = command.operationId;
+    claim.undoOf = own.operationId;
     if (!(await this.insertClaim(claim))) {
       const again = await this.claimOf(command.patientId, undoOperationId);
       if (!again) return 'superseded';
@@ -398,6 +411,8 @@ export class MongoPatientRepository implements PatientStore {
   ): Promise<StoredVersion> {
     const existing = await this.claimOf(command.patientId, command.operationId);
     if (existing) return this.finish(existing);
+    const earlier = await this.restartedChangeInEffect(command);
+    if (earlier) return this.finishRestarted(earlier);
     for (let attempt = 0; attempt < maxClaimAttempts; attempt++) {
       const latest = await this.latestClaim(command.patientId);
       if (!latest || latest.deleted) throw new PermanentFailure('notFound', 'The patient does not exist');
@@ -475,6 +490,45 @@ export class MongoPatientRepository implements PatientStore {
     return current.version;
   }
 
+  /**
+   * For a support restart: the change of an operation it restarts that is still in effect — its
+   * claim exists and the version after it is not that claim's undo (its compensation failed for
+   * good, docs/orchestration.md case 9, or support terminated it before the undo). The restart then
+   * answers with that change instead of applying it again, even when a later write superseded it
+   * (as case 8 answers), but not once the patient is erased: then nothing answers with its content.
+   * The newest such operation counts (a restart names them oldest first). Bounded: two reads per
+   * restarted operation.
+   */
+  private async restartedChangeInEffect(command: StoreCommand): Promise<PatientVersionDocument | undefined> {
+    for (const operationId of [...(command.restartOf ?? [])].reverse()) {
+      const claim = await this.claimOf(command.patientId, operationId);
+      if (!claim) continue;
+      // An undo claims the version right after the change it undoes (see `undo`).
+      const next = await this.versions.findOne({
+        _id: versionClaimId(command.patientId, claim.version + 1),
+        _shardKey: command.patientId,
+      });
+      if (next?.kind === 'undo' && next.undoOf === operationId) continue;
+      return (await this.erasureState(command.patientId)) === 'erased' ? undefined : claim;
+    }
+    return undefined;
+  }
+
+  /** Answers a restart with the restarted write's change it found in effect: that version, named as its write's. */
+  private async finishRestarted(claim: PatientVersionDocument): Promise<StoredVersion> {
+    return { ...(await this.finish(claim)), restartedWrite: { operationId: claim.operationId } };
+  }
+
+  /** As `restartedChangeInEffect`, for test results: a restarted add whose test result was not removed. */
+  private async restartedTestInEffect(command: StoreCommand): Promise<TestDocument | undefined> {
+    const restartOf = command.restartOf ?? [];
+    if (restartOf.length === 0) return undefined;
+    const tests = await this.tests
+      .find({ _shardKey: command.patientId, operationId: { $in: [...restartOf] }, revoked: false })
+      .toArray();
+    return tests.sort((a, b) => restartOf.indexOf(b.operationId) - restartOf.indexOf(a.operationId))[0];
+  }
+
   private claimOf(patientId: string, operationId: string): Promise<PatientVersionDocument | null> {
     return this.versions.findOne({ _shardKey: patientId, operationId });
   }
@@ -538,12 +592,20 @@ export class MongoPatientRepository implements PatientStore {
 
   private async undoTestResult(command: StoreCommand & { testId?: string }): Promise<UndoResult> {
     if (command.testId === undefined) throw new PermanentFailure('rejected', 'Undoing a test result needs its id');
-    const doc = await this.tests.findOne({ _id: command.testId, _shardKey: command.patientId });
-    if (!doc || doc.operationId !== command.operationId) return 'nothingToUndo';
+    const own = await this.tests.findOne({ _id: command.testId, _shardKey: command.patientId });
+    // A restart that answered with a restarted add's test result (see `restartedTestInEffect`)
+    // removes that one; `revokedBy` lets a second call answer as the first.
+    let doc = own?.operationId === command.operationId ? own : undefined;
+    if (!doc && command.restartOf !== undefined) {
+      doc =
+        (await this.tests.findOne({ _shardKey: command.patientId, revokedBy: command.operationId })) ??
+        (await this.restartedTestInEffect(command));
+    }
+    if (!doc) return 'nothingToUndo';
     if (!doc.revoked) {
       await this.tests.updateOne(
-        { _id: command.testId, _shardKey: command.patientId, operationId: command.operationId },
-        { $set: { revoked: true, test: null, lastUpdated: new Date(command.at) } },
+        { _id: doc._id, _shardKey: command.patientId, operationId: doc.operationId },
+        { $set: { revoked: true, revokedBy: command.operationId, test: null, lastUpdated: new Date(command.at) } },
       );
     }
     return 'reverted';

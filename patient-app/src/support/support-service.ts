@@ -130,7 +130,7 @@ function kqlFor(instanceId: string, traceId: string | undefined): string {
  * take an update, which the store does not isolate; a consumer never got the old id (only a 202 or
  * 503), and the operations link leads to the new one.
  */
-function restartInputOf(old: Record<string, unknown>, newInstanceId: string): Record<string, unknown> {
+export function restartInputOf(old: Record<string, unknown>, newInstanceId: string): Record<string, unknown> {
   // A new operation: the old request's trace context does not belong to it.
   const { trace: _oldTrace, ...rest } = old;
   const earlier = Array.isArray(old['restartOf']) ? (old['restartOf'] as unknown[]) : [];

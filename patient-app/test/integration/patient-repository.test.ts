@@ -197,8 +197,13 @@ describe('support restarts (restartOf)', () => {
     const patientId = randomUUID();
     await repo.createPatient({ operationId: 'd-a', patientId, at: at(), document: ada });
     await repo.deletePatient({ operationId: 'd-consumer', patientId, at: at() });
-    const error = await failure(repo.createPatient({ operationId: 'd-b', patientId, at: at(), document: ada, restartOf: ['d-a'] }));
+    const error = await failure(repo.createPatient({ operationId: 'd-b', patientId, at: at(), document: ada, restartOf: ['d-elsewhere'] }));
     expect(error.code).toBe('conflict');
+    // A restart of the create itself: it took effect (a consumer deleted the patient since), so the
+    // restart answers with it as case 8 does, and creates nothing.
+    const restart = { operationId: 'd-e', patientId, at: at(5), document: ada, restartOf: ['d-a'] };
+    expect(await repo.createPatient(restart)).toEqual({ version: 1, lastUpdated: at(), restartedWrite: { operationId: 'd-a' } });
+    expect(await store.db().collection('patientVersions').countDocuments({ _shardKey: patientId })).toBe(2);
 
     // An undone create that the restart does not name is no licence either.
     const other = randomUUID();
@@ -237,6 +242,90 @@ describe('support restarts (restartOf)', () => {
   });
 });
 
+describe('support restarts of a write whose change is still in effect (its undo failed, case 9)', () => {
+  const claims = (patientId: string): Promise<number> =>
+    store.db().collection('patientVersions').countDocuments({ _shardKey: patientId });
+
+  it('answers with the version the restarted write produced and applies nothing again, for every kind', async () => {
+    const createdId = randomUUID();
+    await repo.createPatient({ operationId: 'k-create', patientId: createdId, at: at(1), document: ada });
+    const create = { operationId: 'k-create-2', patientId: createdId, at: at(5), document: ada, restartOf: ['k-create'] };
+    const answer = { version: 1, lastUpdated: at(1), restartedWrite: { operationId: 'k-create' } };
+    expect(await repo.createPatient(create)).toEqual(answer);
+    expect(await repo.createPatient(create)).toEqual(answer);
+    expect(await claims(createdId)).toBe(1);
+
+    // An update without If-Match would otherwise apply again; with If-Match it would conflict.
+    const updatedId = await created();
+    await repo.updatePatient({ operationId: 'k-update', patientId: updatedId, at: at(2), document: { ...ada, postCode: '7100' } });
+    const update = { operationId: 'k-update-2', patientId: updatedId, at: at(6), document: { ...ada, postCode: '7100' }, restartOf: ['k-update'] };
+    expect(await repo.updatePatient(update)).toEqual({ version: 2, lastUpdated: at(2), restartedWrite: { operationId: 'k-update' } });
+    expect(await repo.updatePatient({ ...update, operationId: 'k-update-3', expectedVersion: 1 })).toMatchObject({ version: 2 });
+    expect(await claims(updatedId)).toBe(2);
+    expect(await repo.getPatient(updatedId)).toEqual({ version: 2, patient: { id: updatedId, ...ada, postCode: '7100', lastUpdated: at(2) } });
+
+    const deletedId = await created();
+    await repo.deletePatient({ operationId: 'k-delete', patientId: deletedId, at: at(3), expectedVersion: 1 });
+    const deleted = { operationId: 'k-delete-2', patientId: deletedId, at: at(7), expectedVersion: 1, restartOf: ['k-delete'] };
+    expect(await repo.deletePatient(deleted)).toEqual({ version: 2, lastUpdated: at(3), restartedWrite: { operationId: 'k-delete' } });
+    expect(await claims(deletedId)).toBe(2);
+  });
+
+  it('answers with the change when a later write superseded it (as case 8 does), leaving the later write in place', async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 's-update', patientId, at: at(2), document: { ...ada, postCode: '7200' } });
+    await repo.updatePatient({ operationId: 's-consumer', patientId, at: at(3), document: { ...ada, postCode: '7300' } });
+    const restart = { operationId: 's-update-2', patientId, at: at(6), document: { ...ada, postCode: '7200' }, restartOf: ['s-update'] };
+    expect(await repo.updatePatient(restart)).toEqual({ version: 2, lastUpdated: at(2), restartedWrite: { operationId: 's-update' } });
+    expect(await claims(patientId)).toBe(3);
+    expect((await repo.getPatient(patientId))?.patient.postCode).toBe('7300');
+  });
+
+  it('finishes projecting the change when the restarted write stopped between its claim and the patient document', async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 'p-update', patientId, at: at(2), document: { ...ada, postCode: '7400' } });
+    // As if the store went away after the claim: the document still shows version 1.
+    await store.db().collection('patients').updateOne({ _id: patientId as never }, { $set: { version: 1, 'patient.postCode': '2000' } });
+    const restart = { operationId: 'p-update-2', patientId, at: at(6), document: { ...ada, postCode: '7400' }, restartOf: ['p-update'] };
+    expect((await repo.updatePatient(restart)).version).toBe(2);
+    expect(await repo.getPatient(patientId)).toMatchObject({ version: 2, patient: { postCode: '7400' } });
+  });
+
+  it('answers a restart of a restart with the newest restarted write whose change is in effect', async () => {
+    // The first write's change is in effect; its restart answered with it and failed too.
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 'c-1', patientId, at: at(2), document: { ...ada, postCode: '7500' } });
+    expect((await repo.updatePatient({ operationId: 'c-2', patientId, at: at(4), document: ada, restartOf: ['c-1'] })).version).toBe(2);
+    const third = { operationId: 'c-3', patientId, at: at(6), document: ada, restartOf: ['c-1', 'c-2'] };
+    expect(await repo.updatePatient(third)).toEqual({ version: 2, lastUpdated: at(2), restartedWrite: { operationId: 'c-1' } });
+
+    // The first write was undone, its restart applied again (version 4) and failed in compensation.
+    const other = await created();
+    await repo.updatePatient({ operationId: 'c-4', patientId: other, at: at(2), expectedVersion: 1, document: { ...ada, postCode: '7600' } });
+    await repo.undo({ operationId: 'c-4', patientId: other, at: at(3), kind: 'updatePatient' });
+    const restart = { operationId: 'c-5', patientId: other, at: at(4), expectedVersion: 1, document: { ...ada, postCode: '7600' }, restartOf: ['c-4'] };
+    expect(await repo.updatePatient(restart)).toEqual({ version: 4, lastUpdated: at(4) });
+    const again = { ...restart, operationId: 'c-6', at: at(8), restartOf: ['c-4', 'c-5'] };
+    expect(await repo.updatePatient(again)).toEqual({ version: 4, lastUpdated: at(4), restartedWrite: { operationId: 'c-5' } });
+    expect(await claims(other)).toBe(4);
+  });
+
+  it("undoes the restarted write's change when the restart that answered with it is compensated, and a restart of both applies it again", async () => {
+    const patientId = await created();
+    await repo.updatePatient({ operationId: 'x-1', patientId, at: at(2), expectedVersion: 1, document: { ...ada, postCode: '7700' } });
+    const restart = { operationId: 'x-2', patientId, at: at(4), expectedVersion: 1, document: { ...ada, postCode: '7700' }, restartOf: ['x-1'] };
+    expect((await repo.updatePatient(restart)).version).toBe(2);
+    const undo = { operationId: 'x-2', patientId, at: at(5), kind: 'updatePatient' as const, restartOf: ['x-1'] };
+    expect(await repo.undo(undo)).toBe('reverted');
+    expect(await repo.undo(undo)).toBe('reverted');
+    expect(await repo.getPatient(patientId)).toMatchObject({ version: 3, patient: { postCode: '2000' } });
+    // Undone now, so a restart of both applies it again over the undo, its If-Match still holding.
+    const third = { ...restart, operationId: 'x-3', at: at(6), restartOf: ['x-1', 'x-2'] };
+    expect(await repo.updatePatient(third)).toEqual({ version: 4, lastUpdated: at(6) });
+    expect(await repo.getPatient(patientId)).toMatchObject({ version: 4, patient: { postCode: '7700' } });
+  });
+});
+
 describe('test results', () => {
   const test = {
     performer: 'Lab',
@@ -272,6 +361,27 @@ describe('test results', () => {
     expect(await repo.getTestResult(b, testId)).toBeUndefined();
     expect((await repo.listTestResults(b, { limit: 10 }))?.items).toEqual([]);
     expect(await repo.listTestResults(randomUUID(), { limit: 10 })).toBeUndefined();
+  });
+
+  it("answers a restarted add whose test result is still in effect with that test result, and its undo removes it", async () => {
+    const patientId = await created();
+    const first = randomUUID();
+    await repo.createTestResult({ operationId: 'ta-1', patientId, testId: first, at: at(2), document: test });
+    // A restart gets a new test id (support's restart input), which must stay unused.
+    const restart = { operationId: 'ta-2', patientId, testId: randomUUID(), at: at(5), document: test, restartOf: ['ta-1'] };
+    const answer = { version: 1, lastUpdated: at(2), restartedWrite: { operationId: 'ta-1', testId: first } };
+    expect(await repo.createTestResult(restart)).toEqual(answer);
+    expect(await repo.createTestResult(restart)).toEqual(answer);
+    expect((await repo.listTestResults(patientId, { limit: 10 }))?.items.map((item) => item.id)).toEqual([first]);
+
+    const undo = { operationId: 'ta-2', patientId, testId: restart.testId, at: at(6), kind: 'createTestResult' as const, restartOf: ['ta-1'] };
+    expect(await repo.undo(undo)).toBe('reverted');
+    expect(await repo.undo(undo)).toBe('reverted');
+    expect(await repo.getTestResult(patientId, first)).toBeUndefined();
+    // Removed, so a restart of both adds it under its own new id.
+    const third = { ...restart, operationId: 'ta-3', testId: randomUUID(), restartOf: ['ta-1', 'ta-2'] };
+    expect(await repo.createTestResult(third)).toEqual({ version: 1, lastUpdated: at(5) });
+    expect((await repo.listTestResults(patientId, { limit: 10 }))?.items.map((item) => item.id)).toEqual([third.testId]);
   });
 
   it('undoes a created test result', async () => {
