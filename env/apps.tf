@@ -9,7 +9,10 @@ locals {
       support_api_key        = azurerm_key_vault_secret.function_key["support-api-key"]
       payload_encryption_key = azurerm_key_vault_secret.payload_encryption_key
       idempotency_hmac_key   = azurerm_key_vault_secret.idempotency_hmac_key
-      continuation_token_key = azurerm_key_vault_secret.audit_continuation_token_key
+      # Blank outside a key rotation (docs/key-rotation.md).
+      payload_encryption_previous_keys = azurerm_key_vault_secret.previous_keys["payload_encryption_previous_keys"]
+      idempotency_hmac_previous_keys   = azurerm_key_vault_secret.previous_keys["idempotency_hmac_previous_keys"]
+      continuation_token_key           = azurerm_key_vault_secret.audit_continuation_token_key
     } : key => "@Microsoft.KeyVault(SecretUri=${secret.versionless_id})"
   }
 
@@ -25,8 +28,11 @@ locals {
     AUDIT_TIMEOUT_MS          = tostring(var.audit_timeout_ms)
     PAYLOAD_ENCRYPTION_KEY    = local.kv_reference["payload_encryption_key"]
     IDEMPOTENCY_HMAC_KEY      = local.kv_reference["idempotency_hmac_key"]
-    WRITE_WAIT_TIMEOUT_MS     = tostring(var.write_wait_timeout_ms)
-    KEY_VAULT_URL             = module.patient_vault.vault_uri
+    # The keys a rotation still accepts; blank otherwise (docs/key-rotation.md).
+    PAYLOAD_ENCRYPTION_PREVIOUS_KEYS = local.kv_reference["payload_encryption_previous_keys"]
+    IDEMPOTENCY_HMAC_PREVIOUS_KEYS   = local.kv_reference["idempotency_hmac_previous_keys"]
+    WRITE_WAIT_TIMEOUT_MS            = tostring(var.write_wait_timeout_ms)
+    KEY_VAULT_URL                    = module.patient_vault.vault_uri
     # The support functions accept only this key (docs/decisions.md, "The support API's own key").
     SUPPORT_API_KEY = local.kv_reference["support_api_key"]
   }

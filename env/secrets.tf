@@ -41,9 +41,12 @@ locals {
     audit_api_key             = "audit-api-key"
     payload_encryption_key    = "payload-encryption-key"
     idempotency_hmac_key      = "idempotency-hmac-key"
-    continuation_token_key    = "continuation-token-key"
-    patient_api_key           = "patient-api-key"
-    support_api_key           = "support-api-key"
+    # The keys a rotation still accepts (docs/key-rotation.md); blank outside a rotation.
+    payload_encryption_previous_keys = "payload-encryption-previous-keys"
+    idempotency_hmac_previous_keys   = "idempotency-hmac-previous-keys"
+    continuation_token_key           = "continuation-token-key"
+    patient_api_key                  = "patient-api-key"
+    support_api_key                  = "support-api-key"
   }
 
   # Function keys by the secret that holds them, with the app whose host key it is. The
@@ -125,6 +128,26 @@ resource "azurerm_key_vault_secret" "idempotency_hmac_key" {
   content_type     = "base64, 32 bytes (HMAC key for Idempotency-Key values)"
   value_wo         = "${ephemeral.random_password.idempotency_hmac_key.result}A="
   value_wo_version = var.secret_versions.idempotency_hmac_key
+
+  depends_on = [module.patient_vault]
+}
+
+# The keys a rotation of the two keys above still accepts: comma-separated base64, read by
+# patient-app as PAYLOAD_ENCRYPTION_PREVIOUS_KEYS and IDEMPOTENCY_HMAC_PREVIOUS_KEYS. Terraform
+# creates them blank (one space, which the app reads as no keys: an empty Key Vault secret is not
+# resolved by every Key Vault reference); scripts/rotate-patient-key.sh writes every later version.
+resource "azurerm_key_vault_secret" "previous_keys" {
+  #checkov:skip=CKV_AZURE_41:Rotation is a procedure (docs/key-rotation.md), not an expiry: Key Vault refusing an expired secret would only make every app start fail.
+  for_each = {
+    payload_encryption_previous_keys = "base64 32-byte keys, comma-separated (payload keys still accepted for opening)"
+    idempotency_hmac_previous_keys   = "base64 keys, comma-separated (idempotency HMAC keys still accepted for lookups and paging tokens)"
+  }
+
+  name             = local.secret_names[each.key]
+  key_vault_id     = module.patient_vault.id
+  content_type     = each.value
+  value_wo         = " "
+  value_wo_version = var.secret_versions.previous_keys
 
   depends_on = [module.patient_vault]
 }

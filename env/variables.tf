@@ -163,6 +163,8 @@ variable "secret_versions" {
     function_keys          = optional(number, 1)
     mongodb                = optional(number, 1)
     continuation_token_key = optional(number, 1)
+    # Bumping it blanks both previous-keys secrets: only after a rotation's last phase.
+    previous_keys = optional(number, 1)
   })
   default = {}
 }

@@ -6,7 +6,7 @@ import type { MongoClient } from 'mongodb';
 import { HttpAuditClient } from './audit/audit-client';
 import { IdempotencyKeys } from './data/idempotency-keys';
 import { MongoPatientRepository } from './data/patient-repository';
-import { IdempotencyHasher } from './security/idempotency';
+import { IdempotencyKeyRing } from './security/idempotency';
 import { AesGcmPayloadCipher } from './security/payload-cipher';
 import { loadSettings, type PatientAppSettings, settingDefinitions } from './settings';
 import { RestartLinks } from './support/restart-links';
@@ -54,17 +54,18 @@ export async function buildServices(source: SecretSource): Promise<PatientAppSer
       refresh: () => readKey((name) => source.refresh(name)),
     },
   });
-  const cipher = new AesGcmPayloadCipher(settings.payloadEncryptionKey);
+  const cipher = new AesGcmPayloadCipher(settings.payloadEncryptionKey, settings.payloadEncryptionPreviousKeys);
   const restarts = new RestartLinks(db);
   const writes = new WriteService({
     cipher,
-    hasher: new IdempotencyHasher(settings.idempotencyHmacKey),
+    hashers: new IdempotencyKeyRing(settings.idempotencyHmacKey, settings.idempotencyHmacPreviousKeys),
     idempotencyKeys: new IdempotencyKeys(db),
     waitTimeoutMs: settings.writeWaitTimeoutMs,
     restarts,
   });
-  // Paging tokens are signed with a key derived from the idempotency key: no extra secret to manage.
-  const pageTokenKey = createHmac('sha256', settings.idempotencyHmacKey).update('continuation-tokens').digest('base64');
+  // Paging tokens are signed with a key derived from the idempotency key: no extra secret to manage,
+  // and it rotates with it (tokens signed with a key derived from a previous one stay valid).
+  const pageTokenKey = (hmacKey: Buffer): string => createHmac('sha256', hmacKey).update('continuation-tokens').digest('base64');
   return {
     settings,
     mongo,
@@ -73,7 +74,7 @@ export async function buildServices(source: SecretSource): Promise<PatientAppSer
     cipher,
     writes,
     restarts,
-    pageTokens: new ContinuationTokens(pageTokenKey),
+    pageTokens: new ContinuationTokens(pageTokenKey(settings.idempotencyHmacKey), settings.idempotencyHmacPreviousKeys.map(pageTokenKey)),
   };
 }
 

@@ -1,13 +1,19 @@
 import { createHmac } from 'node:crypto';
 
+import { keyIdOf } from './payload-cipher';
+
 /**
  * Turns the caller's `Idempotency-Key` and request into keyed hashes (HMAC-SHA256 with
  * `IDEMPOTENCY_HMAC_KEY`), so neither the key nor the body is stored or put into orchestration
  * history, and nobody without the key can link a stored hash to a guessed request.
  */
 export class IdempotencyHasher {
+  /** The key's name (`keyIdOf`): reveals nothing about it, and orders a ring's keys alike on every instance. */
+  readonly keyId: string;
+
   constructor(private readonly key: Buffer) {
     if (key.length < 16) throw new Error('IDEMPOTENCY_HMAC_KEY must be at least 16 bytes (base64-encoded)');
+    this.keyId = keyIdOf(key);
   }
 
   /** The stored form of a key, scoped to the calling system so two consumers' keys never collide. */
@@ -36,6 +42,28 @@ export class IdempotencyHasher {
     const mac = createHmac('sha256', this.key);
     for (const part of parts) mac.update(`${part.length}:${part}`);
     return mac.digest('hex');
+  }
+}
+
+/**
+ * The HMAC keys idempotency keys are looked up with: the current one (`IDEMPOTENCY_HMAC_KEY`), which
+ * hashes new keys, then the ones a rotation replaced (`IDEMPOTENCY_HMAC_PREVIOUS_KEYS`), so that a
+ * repeat of a request sent before the rotation still finds its first write (docs/key-rotation.md).
+ */
+export class IdempotencyKeyRing {
+  readonly current: IdempotencyHasher;
+  /** The current hasher first, then the previous ones in the order configured. */
+  readonly hashers: readonly IdempotencyHasher[];
+
+  constructor(current: Buffer, previous: readonly Buffer[] = []) {
+    this.current = new IdempotencyHasher(current);
+    // A key listed twice (or also current) is one key: it is looked up, and claimed, once.
+    const byId = new Map([[this.current.keyId, this.current]]);
+    for (const key of previous) {
+      const hasher = new IdempotencyHasher(key);
+      if (!byId.has(hasher.keyId)) byId.set(hasher.keyId, hasher);
+    }
+    this.hashers = [...byId.values()];
   }
 }
 

@@ -14,7 +14,7 @@ import {
 import type { DurableClient } from 'durable-functions';
 
 import type { IdempotencyKeys } from '../data/idempotency-keys';
-import type { IdempotencyHasher } from '../security/idempotency';
+import type { IdempotencyKeyRing } from '../security/idempotency';
 import type { AesGcmPayloadCipher } from '../security/payload-cipher';
 import type { RestartLinks } from '../support/restart-links';
 import { taskHubUnavailable } from './task-hub-unavailable';
@@ -70,7 +70,8 @@ function isWriteResult(value: unknown): value is WriteResult {
 
 export interface WriteServiceOptions {
   cipher: AesGcmPayloadCipher;
-  hasher: IdempotencyHasher;
+  /** The HMAC keys of idempotency keys: the current one hashes new keys, every one finds a repeat. */
+  hashers: IdempotencyKeyRing;
   idempotencyKeys: IdempotencyKeys;
   /** How long `wait` polls before answering `running` (WRITE_WAIT_TIMEOUT_MS). */
   waitTimeoutMs: number;
@@ -107,17 +108,28 @@ export class WriteService {
     let ids: { patientId: string; testId: string } = { patientId: randomUUID(), testId: randomUUID() };
     if (request.idempotency) {
       const { key, method, route, body } = request.idempotency;
-      const keyHash = this.options.hasher.keyHash(request.actor.system, key);
-      const requestHash = this.options.hasher.requestHash(method, route, { body, expectedVersion: request.expectedVersion ?? null });
-      operationId = this.options.hasher.operationId(keyHash);
-      idempotencyKeyHash = keyHash;
-      ids = { patientId: this.options.hasher.derivedId(keyHash, 'patientId'), testId: this.options.hasher.derivedId(keyHash, 'testId') };
-      const decision = await this.options.idempotencyKeys.decide(keyHash, requestHash, operationId, new Date());
+      const { current, hashers } = this.options.hashers;
+      const candidates = hashers.map((hasher) => ({
+        keyHash: hasher.keyHash(request.actor.system, key),
+        requestHash: hasher.requestHash(method, route, { body, expectedVersion: request.expectedVersion ?? null }),
+      }));
+      // hashers[0] is the current key: a first use is recorded, and its ids derived, under its hash.
+      let hasher = current;
+      let keyHash = candidates[0]?.keyHash ?? current.keyHash(request.actor.system, key);
+      operationId = current.operationId(keyHash);
+      const decision = await this.options.idempotencyKeys.decide(candidates, operationId, new Date());
       if (decision.kind === 'mismatch') return { kind: 'idempotencyMismatch' };
       if (decision.kind === 'repeat') {
-        // The first request may have stopped between recording the key and starting the write.
-        if (await this.exists(client, decision.operationId)) return { kind: 'repeat', operationId: decision.operationId };
+        // Found under whichever key of the ring hashed the first request: that key derives the ids
+        // the first write assigned, so a repeat that has to start the write assigns the same ones.
+        hasher = hashers[decision.matched] ?? current;
+        keyHash = candidates[decision.matched]?.keyHash ?? keyHash;
+        operationId = decision.operationId;
       }
+      idempotencyKeyHash = keyHash;
+      ids = { patientId: hasher.derivedId(keyHash, 'patientId'), testId: hasher.derivedId(keyHash, 'testId') };
+      // The first request may have stopped between recording the key and starting the write.
+      if (decision.kind === 'repeat' && (await this.exists(client, operationId))) return { kind: 'repeat', operationId };
     }
     const input = this.inputFor(request, operationId, ids, idempotencyKeyHash);
     try {

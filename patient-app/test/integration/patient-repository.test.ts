@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import { isPermanentFailure, type PermanentFailure } from '@patient-records/orchestrations';
 
-import { IdempotencyKeys } from '../../src/data/idempotency-keys';
+import { collections } from '../../src/data/documents';
+import { type IdempotencyCandidate, IdempotencyKeys } from '../../src/data/idempotency-keys';
 import { MongoPatientRepository } from '../../src/data/patient-repository';
 import { useStore } from '../support/store';
 
@@ -520,13 +521,44 @@ describe('search', () => {
 });
 
 describe('idempotency keys', () => {
+  const one = (keyHash: string, requestHash: string): IdempotencyCandidate[] => [{ keyHash, requestHash }];
+
   it('starts once, repeats the same request, and flags another request under the same key', async () => {
     const keys = new IdempotencyKeys(store.db());
     const now = new Date();
-    expect(await keys.decide('k1', 'r1', 'op-a', now)).toEqual({ kind: 'first', operationId: 'op-a' });
-    expect(await keys.decide('k1', 'r1', 'op-b', now)).toEqual({ kind: 'repeat', operationId: 'op-a' });
-    expect(await keys.decide('k1', 'r2', 'op-c', now)).toEqual({ kind: 'mismatch' });
-    const racers = await Promise.all(Array.from({ length: 10 }, (_, i) => keys.decide('k2', 'r', `op-${i}`, now)));
+    expect(await keys.decide(one('k1', 'r1'), 'op-a', now)).toEqual({ kind: 'first', operationId: 'op-a' });
+    expect(await keys.decide(one('k1', 'r1'), 'op-b', now)).toEqual({ kind: 'repeat', operationId: 'op-a', matched: 0 });
+    expect(await keys.decide(one('k1', 'r2'), 'op-c', now)).toEqual({ kind: 'mismatch' });
+    const racers = await Promise.all(Array.from({ length: 10 }, (_, i) => keys.decide(one('k2', 'r'), `op-${i}`, now)));
     expect(racers.filter((d) => d.kind === 'first')).toHaveLength(1);
+  });
+
+  // One Idempotency-Key and request hashed with the old HMAC key A and the new key B.
+  const underA = { keyHash: 'x-under-A', requestHash: 'req-under-A' };
+  const underB = { keyHash: 'x-under-B', requestHash: 'req-under-B' };
+
+  it('after a rotation, finds the record made under the previous key: the same request repeats, another is a mismatch', async () => {
+    const keys = new IdempotencyKeys(store.db());
+    const now = new Date();
+    expect(await keys.decide([underA], 'op-before', now)).toEqual({ kind: 'first', operationId: 'op-before' });
+    // B current, A previous.
+    expect(await keys.decide([underB, underA], 'op-after', now)).toEqual({ kind: 'repeat', operationId: 'op-before', matched: 1 });
+    expect(await keys.decide([{ ...underB, requestHash: 'other-under-B' }, { ...underA, requestHash: 'other-under-A' }], 'op-other', now)).toEqual({ kind: 'mismatch' });
+    // Nothing new was recorded under B: the write from before the rotation stays the only one.
+    expect(await store.db().collection(collections.idempotencyKeys).countDocuments({ _id: underB.keyHash as never })).toBe(0);
+    // A repeat racing others on the new ring still finds only the first write.
+    const racers = await Promise.all(Array.from({ length: 6 }, (_, i) => keys.decide([underB, underA], `op-race-${i}`, now)));
+    expect(racers).toEqual(racers.map(() => ({ kind: 'repeat', operationId: 'op-before', matched: 1 })));
+  });
+
+  it('prefers the current key when both have a record, and records a first use under the current key only', async () => {
+    const keys = new IdempotencyKeys(store.db());
+    const now = new Date();
+    const a = { ...underA, keyHash: 'y-under-A' };
+    const b = { ...underB, keyHash: 'y-under-B' };
+    expect(await keys.decide([b, a], 'op-new', now)).toEqual({ kind: 'first', operationId: 'op-new' });
+    expect(await store.db().collection(collections.idempotencyKeys).countDocuments({ _id: a.keyHash as never })).toBe(0);
+    expect(await keys.decide([a], 'op-old', now)).toEqual({ kind: 'first', operationId: 'op-old' });
+    expect(await keys.decide([b, a], 'op-3', now)).toEqual({ kind: 'repeat', operationId: 'op-new', matched: 0 });
   });
 });

@@ -12,7 +12,7 @@ import type { DurableClient } from 'durable-functions';
 
 import { IdempotencyKeys } from '../../src/data/idempotency-keys';
 import { MongoPatientRepository } from '../../src/data/patient-repository';
-import { IdempotencyHasher } from '../../src/security/idempotency';
+import { IdempotencyKeyRing } from '../../src/security/idempotency';
 import { AesGcmPayloadCipher } from '../../src/security/payload-cipher';
 import { RestartLinks } from '../../src/support/restart-links';
 import { answerFor } from '../../src/writes/answers';
@@ -62,7 +62,7 @@ beforeAll(async () => {
   const cipher = new AesGcmPayloadCipher(randomBytes(32));
   const driver = createDriver((registrar) => register({ store: repository, audit, cipher }, registrar));
   client = new DriverClient(driver);
-  writes = new WriteService({ cipher, hasher: new IdempotencyHasher(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000, restarts: new RestartLinks(store.db()) });
+  writes = new WriteService({ cipher, hashers: new IdempotencyKeyRing(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000, restarts: new RestartLinks(store.db()) });
 });
 
 const ada = { firstName: 'Adelina', lastName: 'Quorndale', gender: 'female', dateOfBirth: '1815-12-10', postCode: '2000', insuranceNumber: 'INS-77821' };

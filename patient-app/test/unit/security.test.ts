@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 import { isPermanentFailure } from '@patient-records/orchestrations';
 
-import { canonicalJson, IdempotencyHasher } from '../../src/security/idempotency';
-import { AesGcmPayloadCipher } from '../../src/security/payload-cipher';
+import { canonicalJson, IdempotencyHasher, IdempotencyKeyRing } from '../../src/security/idempotency';
+import { AesGcmPayloadCipher, keyIdOf } from '../../src/security/payload-cipher';
 
 describe('AesGcmPayloadCipher', () => {
   const cipher = new AesGcmPayloadCipher(randomBytes(32));
@@ -28,8 +28,43 @@ describe('AesGcmPayloadCipher', () => {
     expect(isPermanentFailure(error)).toBe(true);
   });
 
-  it('insists on a 32-byte key', () => {
+  it('insists on 32-byte keys', () => {
     expect(() => new AesGcmPayloadCipher(randomBytes(16))).toThrow(/32 bytes/);
+    expect(() => new AesGcmPayloadCipher(randomBytes(32), [randomBytes(32), randomBytes(31)])).toThrow(/PAYLOAD_ENCRYPTION_PREVIOUS_KEYS.*32 bytes/);
+  });
+
+  describe('across a rotation', () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const before = new AesGcmPayloadCipher(oldKey);
+    const accepting = new AesGcmPayloadCipher(oldKey, [newKey]); // phase a: the new key is accepted, not used
+    const switched = new AesGcmPayloadCipher(newKey, [oldKey]); // phase b: the new key seals, the old one still opens
+    const after = new AesGcmPayloadCipher(newKey); // phase c: the old key is gone
+
+    it('seals with the current key only', () => {
+      expect(accepting.seal(document, 'op').keyId).toBe(keyIdOf(oldKey));
+      expect(switched.seal(document, 'op').keyId).toBe(keyIdOf(newKey));
+    });
+
+    it('opens a payload sealed before the switch after it, and one sealed after the switch on an instance not yet switched', async () => {
+      expect(await switched.open(before.seal(document, 'createPatient:op-1'))).toEqual(document);
+      expect(await accepting.open(switched.seal(document, 'createPatient:op-2'))).toEqual(document);
+    });
+
+    it('once the old key is dropped, rejects an old payload naming its key id and no key material', async () => {
+      const sealed = before.seal(document, 'createPatient:op-1');
+      const error: unknown = await after.open(sealed).catch((e: unknown) => e);
+      expect(isPermanentFailure(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'rejected' });
+      expect((error as Error).message).toContain(keyIdOf(oldKey));
+      expect((error as Error).message).toContain('PAYLOAD_ENCRYPTION_PREVIOUS_KEYS');
+      expect((error as Error).message).not.toContain(oldKey.toString('base64'));
+    });
+
+    it('does not let a previous key open a payload that claims another key id', async () => {
+      const sealed = before.seal(document, 'createPatient:op-1');
+      await expect(switched.open({ ...sealed, keyId: keyIdOf(newKey) })).rejects.toMatchObject({ code: 'rejected' });
+    });
   });
 });
 
@@ -52,7 +87,42 @@ describe('IdempotencyHasher', () => {
     expect(hasher.operationId(one)).not.toContain('my-key');
   });
 
+  it('derives the same ids from the same hash and key, other ids under another key', () => {
+    const key = randomBytes(32);
+    const hasher = new IdempotencyHasher(key);
+    const other = new IdempotencyHasher(randomBytes(32));
+    const hash = hasher.keyHash('consumer-a', 'my-key');
+    expect(hasher.derivedId(hash, 'patientId')).toBe(new IdempotencyHasher(Buffer.from(key)).derivedId(hash, 'patientId'));
+    expect(hasher.derivedId(hash, 'patientId')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(other.keyHash('consumer-a', 'my-key')).not.toBe(hash);
+    expect(other.derivedId(hash, 'patientId')).not.toBe(hasher.derivedId(hash, 'patientId'));
+  });
+
   it('writes canonical JSON', () => {
     expect(canonicalJson({ z: 1, a: [{ y: null, b: 'q' }], u: undefined })).toBe('{"a":[{"b":"q","y":null}],"z":1}');
+  });
+});
+
+describe('IdempotencyKeyRing', () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+
+  it('puts the current key first, then each previous key once, leaving out the current one if listed again', () => {
+    const ring = new IdempotencyKeyRing(newKey, [oldKey, newKey, oldKey]);
+    expect(ring.current.keyId).toBe(keyIdOf(newKey));
+    expect(ring.hashers.map((hasher) => hasher.keyId)).toEqual([keyIdOf(newKey), keyIdOf(oldKey)]);
+    expect(new IdempotencyKeyRing(newKey).hashers).toHaveLength(1);
+  });
+
+  it('hashes a key under each ring key as the single-key hasher of that key did', () => {
+    const ring = new IdempotencyKeyRing(newKey, [oldKey]);
+    const [current, previous] = ring.hashers;
+    expect(current?.keyHash('c', 'k')).toBe(new IdempotencyHasher(newKey).keyHash('c', 'k'));
+    expect(previous?.keyHash('c', 'k')).toBe(new IdempotencyHasher(oldKey).keyHash('c', 'k'));
+    expect(previous?.requestHash('POST', '/api/patient', { a: 1 })).toBe(new IdempotencyHasher(oldKey).requestHash('POST', '/api/patient', { a: 1 }));
+  });
+
+  it('validates every key', () => {
+    expect(() => new IdempotencyKeyRing(newKey, [randomBytes(8)])).toThrow(/16 bytes/);
   });
 });

@@ -16,19 +16,27 @@ const FALLBACK_KEY = 'patient-records/continuation-token/unsigned';
  * the query it belongs to (`scope`, e.g. the canonical filter), and an HMAC-SHA256 over both. A
  * token that is garbage, altered, signed with another key, or replayed against another query is a
  * `400 invalid_continuation_token`; a valid one is handed back with a shape the caller checks.
+ *
+ * New tokens are signed with `key`; tokens signed with one of `previousKeys` are accepted too, so
+ * that a key rotation does not break the paging a consumer is in the middle of.
  */
 export class ContinuationTokens {
   private readonly key: Buffer;
+  private readonly previousKeys: readonly Buffer[];
 
-  /** @param key the signing key (a secret setting); without one, tokens are integrity-checked only. */
-  constructor(key?: string) {
+  /**
+   * @param key the signing key (a secret setting); without one, tokens are integrity-checked only.
+   * @param previousKeys keys a rotation replaced, still accepted for tokens they signed, never used to sign.
+   */
+  constructor(key?: string, previousKeys: readonly string[] = []) {
     this.key = Buffer.from(key === undefined || key === '' ? FALLBACK_KEY : key, 'utf8');
+    this.previousKeys = previousKeys.filter((previous) => previous !== '').map((previous) => Buffer.from(previous, 'utf8'));
   }
 
   /** A token for `position` within the query identified by `scope`. */
   encode(position: unknown, scope: string): string {
     const payload = Buffer.from(JSON.stringify({ p: position, s: digest(scope) }), 'utf8').toString('base64url');
-    return `${payload}.${this.sign(payload)}`;
+    return `${payload}.${sign(this.key, payload)}`;
   }
 
   /**
@@ -42,9 +50,12 @@ export class ContinuationTokens {
     const [payload, signature, extra] = token.split('.');
     if (payload === undefined || signature === undefined || extra !== undefined) throw invalid();
     if (!/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]+$/.test(signature)) throw invalid();
-    const expected = Buffer.from(this.sign(payload), 'utf8');
     const given = Buffer.from(signature, 'utf8');
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
+    const signedBy = (key: Buffer): boolean => {
+      const expected = Buffer.from(sign(key, payload), 'utf8');
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    };
+    if (!signedBy(this.key) && !this.previousKeys.some(signedBy)) throw invalid();
     let decoded: unknown;
     try {
       decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
@@ -57,9 +68,10 @@ export class ContinuationTokens {
     return p;
   }
 
-  private sign(payload: string): string {
-    return createHmac('sha256', this.key).update(payload).digest('base64url');
-  }
+}
+
+function sign(key: Buffer, payload: string): string {
+  return createHmac('sha256', key).update(payload).digest('base64url');
 }
 
 function digest(scope: string): string {

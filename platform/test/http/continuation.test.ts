@@ -46,6 +46,18 @@ describe('ContinuationTokens', () => {
     rejects(new ContinuationTokens('another-key').encode(position, 'resourceId=1'));
   });
 
+  it('after a rotation, signs with the new key and still accepts tokens the previous key signed', () => {
+    const rotated = new ContinuationTokens('the-new-key', ['a-secret-key']);
+    const old = tokens.encode(position, 'resourceId=1');
+    expect(rotated.decode(old, 'resourceId=1', isPosition)).toEqual(position);
+    // New tokens carry the new key's signature: the old codec (which knows only its own key) refuses them.
+    rejects(rotated.encode(position, 'resourceId=1'));
+    expect(new ContinuationTokens('the-new-key').decode(rotated.encode(position, 'resourceId=1'), 'resourceId=1', isPosition)).toEqual(position);
+    // A previous key is accepted only for its own tokens' signatures, not for the query binding or the shape.
+    rejects(old, 'resourceId=2', rotated);
+    rejects(new ContinuationTokens('yet-another-key').encode(position, 'resourceId=1'), 'resourceId=1', rotated);
+  });
+
   it('rejects a token from another query', () => {
     rejects(tokens.encode(position, 'resourceId=2'));
   });
