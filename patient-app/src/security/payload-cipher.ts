@@ -52,6 +52,11 @@ export class AesGcmPayloadCipher implements PayloadCipher {
     };
   }
 
+  /** Whether the payload's key is in the ring (it may still fail to authenticate). */
+  hasKeyFor(payload: SealedPayload): boolean {
+    return this.ring.has(payload.keyId);
+  }
+
   open(payload: SealedPayload): Promise<WriteDocument> {
     try {
       return Promise.resolve(this.openSync(payload));

@@ -170,7 +170,12 @@ export class WriteService {
     if (runtimeStatus === 'Completed') {
       if (!isWriteResult(status.output)) return { state: 'failed', operationId, runtimeStatus };
       const done: WriteStatus = { state: 'done', operationId, result: status.output };
-      if ('payload' in status.input) done.document = await this.options.cipher.open(status.input.payload);
+      // Only an applied create or update answers with its document. Once a rotation has dropped the
+      // key that sealed it (docs/key-rotation.md), the answer carries the ids, ETag and Location only.
+      const answersWithDocument = status.output.outcome === 'created' || status.output.outcome === 'updated';
+      if (answersWithDocument && 'payload' in status.input && this.options.cipher.hasKeyFor(status.input.payload)) {
+        done.document = await this.options.cipher.open(status.input.payload);
+      }
       return done;
     }
     if (finishedFailed.has(runtimeStatus)) return { state: 'failed', operationId, runtimeStatus };

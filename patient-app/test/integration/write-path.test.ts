@@ -12,7 +12,7 @@ import type { DurableClient } from 'durable-functions';
 
 import { IdempotencyKeys } from '../../src/data/idempotency-keys';
 import { MongoPatientRepository } from '../../src/data/patient-repository';
-import { IdempotencyKeyRing } from '../../src/security/idempotency';
+import { IdempotencyHasher, IdempotencyKeyRing } from '../../src/security/idempotency';
 import { AesGcmPayloadCipher } from '../../src/security/payload-cipher';
 import { RestartLinks } from '../../src/support/restart-links';
 import { answerFor } from '../../src/writes/answers';
@@ -54,12 +54,13 @@ let repository: MongoPatientRepository;
 let audit: InMemoryAuditRegister;
 let client: DriverClient;
 let writes: WriteService;
+let cipher: AesGcmPayloadCipher;
 
 beforeAll(async () => {
   repository = new MongoPatientRepository(store.db());
   await repository.ensureIndexes();
   audit = new InMemoryAuditRegister();
-  const cipher = new AesGcmPayloadCipher(randomBytes(32));
+  cipher = new AesGcmPayloadCipher(randomBytes(32));
   const driver = createDriver((registrar) => register({ store: repository, audit, cipher }, registrar));
   client = new DriverClient(driver);
   writes = new WriteService({ cipher, hashers: new IdempotencyKeyRing(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000, restarts: new RestartLinks(store.db()) });
@@ -105,6 +106,31 @@ describe('the write path', () => {
     expect(again).toEqual(first);
     const other = await write({ kind: 'createPatient', document: { ...ada, postCode: '3000' }, idempotency: { ...idempotency, body: { ...ada, postCode: '3000' } } });
     expect(other.status).toBe(422);
+  });
+
+  it('after an HMAC key rotation, a repeat whose first request stopped before starting its write starts it as the first would have', async () => {
+    const oldKey = randomBytes(32);
+    const before = new IdempotencyHasher(oldKey);
+    const body = { ...ada, postCode: '5151' };
+    const keyHash = before.keyHash('test-consumer', 'key-rotated');
+    // The first request, under the old key, recorded the key and stopped before startNew.
+    await new IdempotencyKeys(store.db()).decide(
+      [{ keyHash, requestHash: before.requestHash('POST', '/api/patient', { body, expectedVersion: null }) }],
+      before.operationId(keyHash),
+      new Date(),
+    );
+    const rotated = new WriteService({
+      cipher,
+      hashers: new IdempotencyKeyRing(randomBytes(32), [oldKey]),
+      idempotencyKeys: new IdempotencyKeys(store.db()),
+      waitTimeoutMs: 5_000,
+      restarts: new RestartLinks(store.db()),
+    });
+    const started = await rotated.start(durable(), { actor: { system: 'test-consumer' }, kind: 'createPatient', document: body, idempotency: { key: 'key-rotated', method: 'POST', route: '/api/patient', body } });
+    expect(started).toEqual({ kind: 'started', operationId: before.operationId(keyHash) });
+    const answer = answerFor(await rotated.wait(durable(), before.operationId(keyHash)));
+    expect(answer.status).toBe(201);
+    expect((answer.jsonBody as { id: string }).id).toBe(before.derivedId(keyHash, 'patientId'));
   });
 
   it('updates with a current If-Match (200, next ETag) and refuses a stale one (412 with the current ETag)', async () => {

@@ -41,6 +41,13 @@ export interface Stack {
   /** Stops audit-app (simulating an outage); `startAudit` brings it back on the same port. */
   stopAudit(): Promise<void>;
   startAudit(): Promise<void>;
+  /**
+   * Stops patient-app and starts it again on the same port, task hub and keys file, with `env`
+   * changed (an empty value unsets a setting), as changing an app setting restarts it in Azure.
+   * Writes in flight stay in the task hub and go on under the new process. `whileStopped` runs
+   * when no patient-app runs.
+   */
+  restartPatients(env: Record<string, string>, whileStopped?: () => void): Promise<void>;
 }
 
 /**
@@ -58,6 +65,7 @@ export function useStack(options: StackOptions = {}): Stack {
   let patients: Devhost | undefined;
   let auditPort = 0;
   let dir: string | undefined;
+  let patientEnv: Record<string, string> = {};
 
   const startAudit = async (): Promise<void> => {
     audit = await startDevhost({
@@ -76,25 +84,30 @@ export function useStack(options: StackOptions = {}): Stack {
     store = await startStore({ dataDir: path.join(dir, 'store'), log: () => undefined });
     client = await MongoClient.connect(store.uri);
     await startAudit();
+    patientEnv = {
+      MONGODB_CONNECTION_STRING: options.patientMongoUri?.(store.uri) ?? store.uri,
+      PATIENT_DATABASE_NAME: names.patients,
+      AUDIT_API_URL: options.auditApiUrl?.() ?? audit?.url ?? '',
+      AUDIT_API_KEY: auditKey,
+      PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
+      ...options.patientEnv,
+    };
+    await startPatients(0);
+  });
+
+  const startPatients = async (port: number): Promise<void> => {
     patients = await startDevhost({
       appDir: patientAppDir,
-      port: 0,
-      mongoUri: options.taskHubMongoUri?.(store.uri) ?? store.uri,
+      port,
+      mongoUri: options.taskHubMongoUri?.(store?.uri ?? '') ?? store?.uri ?? '',
       databaseName: names.hub,
-      keysFile: path.join(dir, 'patient-keys.json'),
+      keysFile: path.join(dir ?? '', 'patient-keys.json'),
       hostKeys: { consumer: patientKey },
-      env: {
-        MONGODB_CONNECTION_STRING: options.patientMongoUri?.(store.uri) ?? store.uri,
-        PATIENT_DATABASE_NAME: names.patients,
-        AUDIT_API_URL: options.auditApiUrl?.() ?? audit?.url ?? '',
-        AUDIT_API_KEY: auditKey,
-        PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
-        ...options.patientEnv,
-      },
+      env: patientEnv,
       log: (entry) => logs.push(entry),
     });
-  });
+  };
 
   afterAll(async () => {
     await patients?.stop();
@@ -124,6 +137,14 @@ export function useStack(options: StackOptions = {}): Stack {
       audit = undefined;
     },
     startAudit,
+    restartPatients: async (env, whileStopped) => {
+      const port = started(patients, 'patient-app').port;
+      await patients?.stop();
+      patients = undefined;
+      whileStopped?.();
+      patientEnv = Object.fromEntries(Object.entries({ ...patientEnv, ...env }).filter(([, value]) => value !== ''));
+      await startPatients(port);
+    },
   };
 }
 
