@@ -172,7 +172,7 @@ export class MongoPatientRepository implements PatientStore {
 
   async createPatient(command: StoreCommand & { document: WriteDocument }): Promise<StoredVersion> {
     const existing = await this.claimOf(command.patientId, command.operationId);
-    if (existing) return this.finish(existing);
+    if (existing) return this.rerun(existing);
     const earlier = await this.restartedChangeInEffect(command);
     if (earlier) return this.finishRestarted(earlier);
     const patient = patientFieldsOf(command.document);
@@ -410,7 +410,7 @@ export class MongoPatientRepository implements PatientStore {
     content: Pick<PatientVersionDocument, 'deleted' | 'patient'>,
   ): Promise<StoredVersion> {
     const existing = await this.claimOf(command.patientId, command.operationId);
-    if (existing) return this.finish(existing);
+    if (existing) return this.rerun(existing);
     const earlier = await this.restartedChangeInEffect(command);
     if (earlier) return this.finishRestarted(earlier);
     for (let attempt = 0; attempt < maxClaimAttempts; attempt++) {
@@ -536,6 +536,17 @@ export class MongoPatientRepository implements PatientStore {
   private async latestClaim(patientId: string): Promise<PatientVersionDocument | undefined> {
     const [latest] = await this.versions.find({ _shardKey: patientId }).sort({ version: -1 }).limit(1).toArray();
     return latest;
+  }
+
+  /**
+   * A re-run of a write that claimed its version answers as the first run did, unless the patient
+   * was erased since (a repeat of the request under its `Idempotency-Key` after the erasure purged
+   * the write): its content is gone, so it answers `notFound`, as any write on the erased patient.
+   */
+  private async rerun(existing: PatientVersionDocument): Promise<StoredVersion> {
+    if ((await this.latestClaim(existing.patientId))?.kind === 'erase')
+      throw new PermanentFailure('notFound', 'The patient was erased');
+    return this.finish(existing);
   }
 
   /**

@@ -10,8 +10,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import type { Db } from 'mongodb';
 
+import { EXIT, runCli } from '../../src/support/cli/support-cli';
 import { useAuditProxy } from '../support/audit-proxy';
-import { loadOpenApi, OpenApiChecker, type SeenAnswer, supportRouteOf } from '../support/openapi';
+import { loadOpenApi, OpenApiChecker, recordingFetch, type SeenAnswer, supportRouteOf } from '../support/openapi';
 import { type Answer, call, type Stack, useStack } from '../support/stack';
 import { installSupportKey } from '../support/support-key';
 
@@ -123,7 +124,7 @@ describe('erasing a deleted patient', () => {
     patientId = String(created.body.id);
     const update = await call(stack, 'PUT', `/api/patient/${patientId}`, {
       body: updated,
-      headers: { 'if-match': '"1"' },
+      headers: { 'if-match': '"1"', 'idempotency-key': 'erase-e2e-update' },
     });
     // Refused (412), but its sealed request stays in the task hub: the erasure must find it there.
     const stale = await call(stack, 'PUT', `/api/patient/${patientId}`, {
@@ -274,9 +275,22 @@ describe('erasing a deleted patient', () => {
     });
     expect([writes.status, writes.body.items]).toEqual([200, []]);
 
-    const again = await erase(patientId);
-    expect([again.status, again.body]).toEqual([
-      200,
+    // Again, through the support CLI: nothing is left to erase.
+    const out: string[] = [];
+    const cli = await runCli(
+      ['erase', patientId, '--reason', 'erasure re-run', '--json', '--base-url', `${stack.patients().url}/api/support`],
+      {
+        out: (text) => out.push(text),
+        err: (text) => out.push(text),
+        env: { SUPPORT_API_KEY: supportKey, SUPPORT_USER: 'cli.tester' },
+        cwd: process.cwd(),
+        repositoryRoot: process.cwd(),
+        fetch: recordingFetch(seen),
+        now: () => new Date(),
+      },
+    );
+    expect([cli, JSON.parse(out.join('\n'))]).toEqual([
+      EXIT.ok,
       {
         action: 'erase',
         patientId,
@@ -287,9 +301,23 @@ describe('erasing a deleted patient', () => {
         instanceIds: [],
       },
     ]);
-    // Nothing writes the erased patient again.
+    // Nothing writes the erased patient again. A repeat of its update under the same Idempotency-Key
+    // starts the purged write again; audit-app refuses that run's audit record (its key holds the
+    // first run's record), so it changes nothing and answers 503, as after any purge
+    // (docs/support-runbook.md, "Erasing a deleted patient").
+    const repeat = await call(stack, 'PUT', `/api/patient/${patientId}`, {
+      body: updated,
+      headers: { 'if-match': '"1"', 'idempotency-key': 'erase-e2e-update' },
+    });
     const revived = await call(stack, 'PUT', `/api/patient/${patientId}`, { body: patient });
-    expect(revived.status).toBe(404);
+    expect([repeat.status, repeat.body.error.code, revived.status]).toEqual([503, 'dependency_unavailable', 404]);
+    const versions = await stack.patientDb().collection('patientVersions').find({ _shardKey: patientId }).toArray();
+    expect(versions.map((version) => [version['kind'], version['patient']])).toEqual([
+      ['create', null],
+      ['update', null],
+      ['delete', null],
+      ['erase', null],
+    ]);
   });
 
   it('gave only answers support-openapi.yaml describes', () => {

@@ -480,6 +480,10 @@ describe('erasure (support)', () => {
     expect((await failure(repo.updatePatient({ operationId: randomUUID(), patientId, at: at(), document: personal }))).code).toBe('notFound');
     expect((await failure(repo.createTestResult({ operationId: randomUUID(), patientId, testId: randomUUID(), at: at(), document: test }))).code).toBe('notFound');
     expect((await failure(repo.createPatient({ operationId: randomUUID(), patientId, at: at(), document: personal, restartOf: [ops[0]!] }))).code).toBe('conflict');
+    // A repeat of an erased write (its Idempotency-Key names the same operation) finds its claim but no content to answer with.
+    expect((await failure(repo.createPatient({ operationId: ops[0]!, patientId, at: at(), document: personal }))).code).toBe('notFound');
+    expect((await failure(repo.updatePatient({ operationId: ops[1]!, patientId, at: at(), document: personal }))).code).toBe('notFound');
+    expect((await failure(repo.deletePatient({ operationId: ops[4]!, patientId, at: at() }))).code).toBe('notFound');
     expect(await held(patientId)).not.toContain('Quillfeather');
 
     // An undone create is deleted too, and erasable; a restart of it cannot revive it afterwards.

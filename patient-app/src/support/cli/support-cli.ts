@@ -55,6 +55,12 @@ Stops a running write. Recorded in the audit register before it runs.`,
 
 Deletes the orchestration history of one ended write, or of every ended write the filters select
 (at most 100 per call). The audit register keeps its records, and records each purge.`,
+  erase: `Usage: npm run support -- erase <patientId> --reason <why>
+
+Erases a deleted patient's personal data, for an accepted erasure request (docs/support-runbook.md):
+the content of every version (ids, kinds and times stay), the test results, and every write of the
+patient in the task hub. Only a deleted patient, and not while a write of it runs. Recorded in the
+audit register before it runs; running it again finishes an erasure cut short.`,
 };
 
 const USAGE = `Usage: npm run support -- <command> [options]
@@ -66,6 +72,7 @@ Commands:
   restart <instanceId>     start a failed or compensated write again (--reason required)
   terminate <instanceId>   stop a running write (--reason required)
   purge <instanceId>|<filters>   delete ended writes' history (--reason required)
+  erase <patientId>        erase a deleted patient's personal data (--reason required)
 
 npm run support -- <command> --help   shows a command's options.
 
@@ -204,9 +211,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       error?: { code?: string; message?: string; details?: unknown };
     };
     if (!response.ok) {
+      const running = (data.error?.details as { instanceIds?: unknown } | undefined)?.instanceIds;
       const details = Array.isArray(data.error?.details)
         ? ` (${(data.error.details as { field?: string; messages?: string[] }[]).map((item) => `${item.field ?? ''}: ${(item.messages ?? []).join('; ')}`).join(', ')})`
-        : '';
+        : Array.isArray(running)
+          ? ` (${running.join(', ')})`
+          : '';
       throw new CliError(
         `${response.status} ${data.error?.code ?? ''}: ${data.error?.message ?? response.statusText}${details}`,
         exitCodeFor(response.status),
@@ -223,10 +233,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       );
     return values.reason;
   };
-  const instanceId = (): string => {
+  const instanceId = (what = 'instance id'): string => {
     const id = rest[0];
-    if (id === undefined || rest.length > 1)
-      throw new CliError(`${command} takes one instance id.\n\n${help}`, EXIT.usage);
+    if (id === undefined || rest.length > 1) throw new CliError(`${command} takes one ${what}.\n\n${help}`, EXIT.usage);
     return encodeURIComponent(id);
   };
   const filters = (): URLSearchParams => {
@@ -319,6 +328,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           values.json
             ? JSON.stringify(result, null, 2)
             : `Purged ${result.purged} writes; ${result.remaining} more match (run again to purge them).`,
+        );
+        return EXIT.ok;
+      }
+      case 'erase': {
+        const id = instanceId('patient id');
+        const result = (await call('POST', `/patients/${id}/erase`, { reason: reason() })) as {
+          versionsScrubbed: number;
+          testsRemoved: number;
+          instancesPurged: number;
+          actionId: string;
+        };
+        io.out(
+          values.json
+            ? JSON.stringify(result, null, 2)
+            : `Erased patient ${decodeURIComponent(id)}: ${result.versionsScrubbed} versions emptied, ${result.testsRemoved} test results and ${result.instancesPurged} write instances removed (audit action ${result.actionId}).`,
         );
         return EXIT.ok;
       }

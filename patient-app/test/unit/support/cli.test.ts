@@ -115,6 +115,44 @@ describe('npm run support', () => {
     h.cleanup();
   });
 
+  it('erases a deleted patient with a reason, and says which writes still run when refused', async () => {
+    const h = harness({
+      'POST /api/support/patients/p-1/erase': {
+        status: 200,
+        body: {
+          action: 'erase',
+          patientId: 'p-1',
+          actionId: 'a-9',
+          versionsScrubbed: 3,
+          testsRemoved: 2,
+          instancesPurged: 6,
+          instanceIds: [],
+        },
+      },
+      'POST /api/support/patients/p-2/erase': {
+        status: 409,
+        body: {
+          error: {
+            code: 'write_running',
+            message: 'A write of this patient is still running.',
+            details: { instanceIds: ['i-7', 'i-8'] },
+          },
+        },
+      },
+    });
+    expect(await h.run('erase', 'p-1', '--reason', 'erasure request ER-1 accepted')).toBe(EXIT.ok);
+    expect(h.sent[0]).toMatchObject({ method: 'POST', body: { reason: 'erasure request ER-1 accepted' } });
+    expect(h.out[0]).toBe(
+      'Erased patient p-1: 3 versions emptied, 2 test results and 6 write instances removed (audit action a-9).',
+    );
+    expect(await h.run('erase', 'p-2', '--reason', 'erasure request ER-2 accepted')).toBe(EXIT.refused);
+    expect(h.err[0]).toBe('409 write_running: A write of this patient is still running. (i-7, i-8)');
+    expect(await h.run('erase', '--reason', 'no patient')).toBe(EXIT.usage);
+    expect(await h.run('erase', 'p-1')).toBe(EXIT.usage);
+    expect(h.sent).toHaveLength(2);
+    h.cleanup();
+  });
+
   it('refuses an action without a reason, before calling anything', async () => {
     const h = harness({});
     expect(await h.run('terminate', 'i-1')).toBe(EXIT.usage);
@@ -165,7 +203,7 @@ describe('npm run support', () => {
 
   it('has help for every command and says what is wrong with the arguments', async () => {
     const h = harness({});
-    for (const command of ['list', 'show', 'export', 'restart', 'terminate', 'purge']) {
+    for (const command of ['list', 'show', 'export', 'restart', 'terminate', 'purge', 'erase']) {
       expect(await h.run(command, '--help')).toBe(EXIT.ok);
       expect(h.out[h.out.length - 1]).toContain(`npm run support -- ${command}`);
     }
