@@ -74,7 +74,8 @@ export function summarizeWrite(status: InstanceStatus): WriteSummary | undefined
   if (operationId !== undefined) summary.operationId = operationId;
   const patientId = field(status.input, 'patientId') ?? field(status.output, 'patientId');
   if (patientId !== undefined) summary.patientId = patientId;
-  const testId = field(status.input, 'testId') ?? field(status.output, 'testId');
+  // The output's first: a restart that found its restarted add's test result in effect answers with that one.
+  const testId = field(status.output, 'testId') ?? field(status.input, 'testId');
   if (testId !== undefined) summary.testId = testId;
   const step = field(status.customStatus, 'step');
   if (step !== undefined) summary.step = step;
