@@ -81,6 +81,20 @@ export interface IdempotencyKeyDocument {
   createdAt: Date;
 }
 
+/**
+ * `idempotencyKeys`, `_id` `race:<every hash of the key under the HMAC key ring, sorted>`: which
+ * write of one key may start while a rotation has several keys (docs/key-rotation.md). Inserted
+ * once; never matches a key's `_id` (a hex hash).
+ */
+export interface IdempotencyRaceDocument {
+  _id: string;
+  _shardKey: string;
+  /** The write that won, and the hash (of one ring key) its record has. */
+  operationId: string;
+  keyHash: string;
+  createdAt: Date;
+}
+
 export function versionClaimId(patientId: string, version: number): string {
   return `${patientId}:${version}`;
 }

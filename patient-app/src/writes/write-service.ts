@@ -114,18 +114,21 @@ export class WriteService {
         requestHash: hasher.requestHash(method, route, { body, expectedVersion: request.expectedVersion ?? null }),
       }));
       // hashers[0] is the current key: a first use is recorded, and its ids derived, under its hash.
-      let hasher = current;
-      let keyHash = candidates[0]?.keyHash ?? current.keyHash(request.actor.system, key);
-      operationId = current.operationId(keyHash);
-      const decision = await this.options.idempotencyKeys.decide(candidates, operationId, new Date());
-      if (decision.kind === 'mismatch') return { kind: 'idempotencyMismatch' };
-      if (decision.kind === 'repeat') {
-        // Found under whichever key of the ring hashed the first request: that key derives the ids
-        // the first write assigned, so a repeat that has to start the write assigns the same ones.
-        hasher = hashers[decision.matched] ?? current;
-        keyHash = candidates[decision.matched]?.keyHash ?? keyHash;
-        operationId = decision.operationId;
+      const firstKeyHash = candidates[0]?.keyHash ?? current.keyHash(request.actor.system, key);
+      const now = new Date();
+      let decision = await this.options.idempotencyKeys.decide(candidates, current.operationId(firstKeyHash), now);
+      if (decision.kind === 'repeat' && hashers.length > 1 && !(await this.exists(client, decision.operationId))) {
+        // Not started: its first request stopped before startNew, or, while a key rotation has the
+        // instances disagree on the current key, it lost to a first use under another key.
+        decision = await this.options.idempotencyKeys.settle(candidates, decision, now);
       }
+      if (decision.kind === 'mismatch') return { kind: 'idempotencyMismatch' };
+      // A repeat was found under whichever key of the ring hashed the first request: that key
+      // derives the ids the first write assigned, so a repeat that has to start it assigns the same.
+      const matched = decision.kind === 'repeat' ? decision.matched : 0;
+      const hasher = hashers[matched] ?? current;
+      const keyHash = candidates[matched]?.keyHash ?? firstKeyHash;
+      operationId = decision.operationId;
       idempotencyKeyHash = keyHash;
       ids = { patientId: hasher.derivedId(keyHash, 'patientId'), testId: hasher.derivedId(keyHash, 'testId') };
       // The first request may have stopped between recording the key and starting the write.

@@ -565,4 +565,38 @@ describe('idempotency keys', () => {
     expect(await keys.decide([a], 'op-old', now)).toEqual({ kind: 'first', operationId: 'op-old' });
     expect(await keys.decide([b, a], 'op-3', now)).toEqual({ kind: 'repeat', operationId: 'op-new', matched: 0 });
   });
+
+  // The instances a rolling restart mixes in each phase of docs/key-rotation.md: (a) add B as
+  // previous, (b) switch: B current and A previous, (c) drop A.
+  const phases: [string, (a: IdempotencyCandidate, b: IdempotencyCandidate) => IdempotencyCandidate[][]][] = [
+    ['a', (a, b) => [[a], [a, b]]],
+    ['b', (a, b) => [[a, b], [b, a]]],
+    ['c', (a, b) => [[b, a], [b]]],
+  ];
+
+  it.each(phases)('of concurrent uses of one key during the restart of phase %s, one write starts and every request ends up answering it', async (phase, ringsOf) => {
+    const keys = new IdempotencyKeys(store.db());
+    const now = new Date();
+    for (let round = 0; round < 8; round += 1) {
+      // Each instance hashes with its own current key, so the request hash differs per key too.
+      const a = { keyHash: `${phase}-${round}-under-A`, requestHash: 'req-under-A' };
+      const b = { keyHash: `${phase}-${round}-under-B`, requestHash: 'req-under-B' };
+      const rings = Array.from({ length: 6 }, (_, i) => ringsOf(a, b)[i % 2] ?? []);
+      // Each instance offers the operation id its current key derives; as WriteService does, a
+      // repeat of a write not started (here: any) settles the race before it would start one.
+      const decisions = await Promise.all(
+        rings.map(async (ring) => {
+          const decision = await keys.decide(ring, `op-${ring[0]?.keyHash ?? ''}`, now);
+          return decision.kind === 'repeat' && ring.length > 1 ? keys.settle(ring, decision, now) : decision;
+        }),
+      );
+      const firsts = decisions.filter((d) => d.kind === 'first');
+      expect(firsts).toHaveLength(1);
+      const winner = firsts[0]?.operationId;
+      expect(decisions.map((d) => (d.kind === 'mismatch' ? 'mismatch' : d.operationId))).toEqual(decisions.map(() => winner));
+      // No record is left pointing a later repeat at a write that never starts.
+      const records = await store.db().collection(collections.idempotencyKeys).find({ _id: { $in: [a.keyHash, b.keyHash] as never[] } }).toArray();
+      expect(records.map((record) => record['operationId'])).toEqual(records.map(() => winner));
+    }
+  });
 });
