@@ -1,8 +1,9 @@
 /**
  * The support page in a real browser (Debian's Chromium driven by playwright-core): a write fails
  * while audit-app is down; support finds it on the page, reads its timeline, brings audit-app back,
- * restarts the write from the page with a reason, and sees the new write succeed. Screenshots of
- * the list and the detail go to test-artefacts/support-page/ (git-ignored).
+ * restarts the write from the page with a reason, and sees the new write succeed; then erases a
+ * deleted patient from the page of its delete. Screenshots of the list, the details and the
+ * erasure go to test-artefacts/support-page/ (git-ignored).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -111,3 +112,62 @@ it('finds a failed write, reads its timeline, restarts it after the outage, and 
   );
   expect(existsSync(path.join(ARTEFACTS, 'list.png'))).toBe(true);
 }, 240_000);
+
+/** A write's final answer: polls its operations link while it answers 202 (bounded: writes end within a minute). */
+async function settled(answer: Awaited<ReturnType<typeof call>>): Promise<Awaited<ReturnType<typeof call>>> {
+  const operationId = answer.headers.get('x-operation-id') ?? '';
+  for (let attempt = 0; answer.status === 202 && attempt < 240; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    answer = await call(stack, 'GET', `/api/operations/${operationId}`);
+  }
+  return answer;
+}
+
+it("erases the patient of a delete that succeeded, from the delete's page, with a reason", async () => {
+  const created = await settled(
+    await call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Erasable' } }),
+  );
+  expect(created.status).toBe(201);
+  const patientId = String(created.body.id);
+  const createId = created.headers.get('x-operation-id') ?? '';
+  // Only a delete that succeeded offers the erasure.
+  await page.goto(`${stack.patients().url}/api/support/ui#write=${encodeURIComponent(createId)}`);
+  for (const [label, value] of [
+    ['Support key', supportKey],
+    ['Your user id', 'page.tester'],
+  ] as const) {
+    await page.getByLabel(label).fill(value);
+    await page.getByLabel(label).dispatchEvent('change');
+  }
+  await page.reload();
+  await page.locator('dl.facts-list').waitFor();
+  await expect(page.getByRole('button', { name: 'Erase patient…' }).count()).resolves.toBe(0);
+
+  const deleted = await settled(await call(stack, 'DELETE', `/api/patient/${patientId}`));
+  expect(deleted.status).toBe(204);
+  const deleteId = deleted.headers.get('x-operation-id') ?? '';
+  await page.goto(`${stack.patients().url}/api/support/ui#write=${encodeURIComponent(deleteId)}`);
+  await page.getByRole('heading', { name: `Write ${deleteId}` }).waitFor();
+  await page.getByRole('button', { name: 'Erase patient…' }).click();
+  await expect(page.locator('#confirm-title').textContent()).resolves.toBe(`Erase patient ${patientId}?`);
+  await page.getByLabel(/Reason/).fill('erasure request ER-7 accepted');
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('#erased').waitFor();
+  await expect(page.locator('#erased').textContent()).resolves.toBe(
+    `Erased patient ${patientId}: 1 versions emptied, 0 test results and 2 writes removed.`,
+  );
+  await page.screenshot({ path: path.join(ARTEFACTS, 'erased.png'), fullPage: true });
+
+  // The patient's writes are gone from the task hub, and its versions hold no content.
+  const support = { key: supportKey, headers: { 'x-caller-user': 'page.tester' } };
+  const writes = await Promise.all(
+    [createId, deleteId].map((id) => call(stack, 'GET', `/api/support/writes/${id}`, support)),
+  );
+  expect(writes.map((answer) => answer.status)).toEqual([404, 404]);
+  const versions = await stack.patientDb().collection('patientVersions').find({ _shardKey: patientId }).toArray();
+  expect(versions.map((version) => [version['kind'], version['patient']])).toEqual([
+    ['create', null],
+    ['delete', null],
+    ['erase', null],
+  ]);
+}, 120_000);

@@ -2,7 +2,8 @@
  * The support page's script, as text (it runs in the browser, not in Node). Plain DOM, no external
  * assets, every value written with `textContent` (never parsed as HTML). Views: the list of writes
  * (filters, counts, paging) and one write (`#write=<instanceId>`, deep-linkable) with its timeline
- * as bars, its audit trail and the actions, each behind a dialog that asks for a reason.
+ * as bars, its audit trail and the actions, each behind a dialog that asks for a reason (a delete
+ * that succeeded offers the erasure of its patient).
  */
 export const PAGE_SCRIPT = String.raw`
 'use strict';
@@ -215,6 +216,8 @@ export const PAGE_SCRIPT = String.raw`
       el('button', { type: 'button', id: 'action-terminate', disabled: running ? null : '', onclick: () => confirmAction('terminate'), text: 'Terminate…' }),
       el('button', { type: 'button', id: 'action-purge', disabled: running ? '' : null, onclick: () => confirmAction('purge'), text: 'Purge…' }),
       el('button', { type: 'button', id: 'action-export', onclick: () => confirmAction('export'), text: 'Export for replay…' }));
+    if (write.kind === 'deletePatient' && write.outcome === 'succeeded' && write.patientId)
+      actions.append(el('button', { type: 'button', id: 'action-erase', onclick: () => confirmAction('erase'), text: 'Erase patient…' }));
     body.append(actions);
 
     body.append(el('h3', { text: 'Timeline' }), el('p', { class: 'legend', text: 'Bars: green completed, red failed, grey dashed retry delay, orange compensation.' }), timelineBars(data.timeline));
@@ -233,12 +236,15 @@ export const PAGE_SCRIPT = String.raw`
 
   function confirmAction(action) {
     pendingAction = action;
-    $('#confirm-title').textContent = action[0].toUpperCase() + action.slice(1) + ' write ' + current.write.instanceId + '?';
+    $('#confirm-title').textContent = action === 'erase'
+      ? 'Erase patient ' + current.write.patientId + '?'
+      : action[0].toUpperCase() + action.slice(1) + ' write ' + current.write.instanceId + '?';
     $('#confirm-text').textContent = {
       restart: 'Starts the write again as a new write with the same input. The audit register records who, why and both ids.',
       terminate: 'Stops the running write where it is. Nothing it has not done yet will happen.',
       purge: 'Deletes the write\'s orchestration history. The audit register keeps its records.',
       export: 'Downloads the write and its full history as JSON, for npm run replay.',
+      erase: 'Only for an accepted erasure request: removes the deleted patient\'s personal data for good (the content of every version, the test results, and every write of the patient, this one included). The audit register records who and why.',
     }[action];
     $('#confirm-error').textContent = '';
     reason.value = '';
@@ -252,9 +258,18 @@ export const PAGE_SCRIPT = String.raw`
     if (!userInput.value) { $('#confirm-error').textContent = 'Fill in "Your user id" first: every action names who did it.'; return; }
     const instanceId = current.write.instanceId;
     try {
-      const result = await api('POST', '/writes/' + encodeURIComponent(instanceId) + '/' + pendingAction, { reason: reason.value });
+      const path = pendingAction === 'erase'
+        ? '/patients/' + encodeURIComponent(current.write.patientId) + '/erase'
+        : '/writes/' + encodeURIComponent(instanceId) + '/' + pendingAction;
+      const result = await api('POST', path, { reason: reason.value });
       dialog.close();
-      if (pendingAction === 'export') {
+      if (pendingAction === 'erase') {
+        // This write is purged with the others: the view keeps only what the erasure answered.
+        const text = 'Erased patient ' + result.patientId + ': ' + result.versionsScrubbed + ' versions emptied, ' + result.testsRemoved + ' test results and ' + result.instancesPurged + ' writes removed.';
+        $('#detail-body').replaceChildren(el('p', { id: 'erased', text }));
+        current = null;
+        say(text);
+      } else if (pendingAction === 'export') {
         const link = el('a', { href: URL.createObjectURL(new Blob([JSON.stringify(result, null, 2)], { type: 'application/json' })), download: instanceId + '.json' });
         document.body.append(link);
         link.click();
@@ -271,7 +286,8 @@ export const PAGE_SCRIPT = String.raw`
         say('Terminated ' + instanceId + '.');
       }
     } catch (error) {
-      $('#confirm-error').textContent = error.message + (Array.isArray(error.details) ? ' ' + error.details.map((d) => d.messages.join(' ')).join(' ') : '');
+      const running = error.details && Array.isArray(error.details.instanceIds) ? ' Still running: ' + error.details.instanceIds.join(', ') : '';
+      $('#confirm-error').textContent = error.message + (Array.isArray(error.details) ? ' ' + error.details.map((d) => d.messages.join(' ')).join(' ') : '') + running;
     }
   });
 
