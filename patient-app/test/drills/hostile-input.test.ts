@@ -44,7 +44,7 @@ const observation = {
 };
 const testResult = { performer: 'Southern Lab', orderReference: 'ORD-9001', observations: [observation] };
 
-const fixture = { patientId: '', operationId: '', searchToken: '', listToken: '' };
+const fixture = { patientId: '', operationId: '', searchToken: '', listToken: '', deletedPatientId: '' };
 
 /** A route that takes a JSON body, with a body it accepts. */
 interface BodyRoute {
@@ -457,6 +457,14 @@ beforeAll(async () => {
     expect((await call(stack, 'POST', `/api/patient/${fixture.patientId}/tests`, { body: testResult })).status).toBe(
       201,
     );
+  // A deleted patient with a test result: an erasure the drill let through would change the store's counts.
+  const erasable = await call(stack, 'POST', '/api/patient', { body: { ...patient, firstName: 'Erasmus' } });
+  expect(erasable.status).toBe(201);
+  fixture.deletedPatientId = erasable.body.id;
+  expect(
+    (await call(stack, 'POST', `/api/patient/${fixture.deletedPatientId}/tests`, { body: testResult })).status,
+  ).toBe(201);
+  expect((await call(stack, 'DELETE', `/api/patient/${fixture.deletedPatientId}`)).status).toBe(204);
   fixture.searchToken =
     (await call(stack, 'POST', '/api/patient/search?pageSize=1', { body: {} })).headers.get('x-continuation-token') ??
     '';
@@ -1055,14 +1063,16 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
     expect(await runCorpus('bad ids in the path', cases)).toEqual([]);
   });
 
-  it('support actions (restart, terminate, purge) with hostile bodies, headers, ids and queries: 4xx, nothing purged or restarted', async () => {
-    // The target is a finished write: a purge the drill let through would remove its instance.
+  it('support actions (restart, terminate, purge, erase) with hostile bodies, headers, ids and queries: 4xx, nothing purged, restarted or erased', async () => {
+    // The target is a finished write: a purge the drill let through would remove its instance. The
+    // erasure's is a deleted patient: one let through would change the store's counts.
     const op = fixture.operationId;
     const actions = [
       `/api/support/writes/${op}/restart`,
       `/api/support/writes/${op}/terminate`,
       `/api/support/writes/${op}/purge`,
       '/api/support/writes/purge?status=completed',
+      `/api/support/patients/${fixture.deletedPatientId}/erase`,
     ];
     const send = (
       path: string,
@@ -1124,6 +1134,12 @@ describe('hostile input: every invalid request is a clear 4xx and writes nothing
         name: `restart ${id.slice(0, 20)}`,
         request: send(`/api/support/writes/${id}/restart`, '{"reason":"a good reason"}'),
         status: 404,
+      });
+      cases.push({
+        name: `erase ${id.slice(0, 20)}`,
+        request: send(`/api/support/patients/${id}/erase`, '{"reason":"a good reason"}'),
+        status: 404,
+        code: 'patient_not_found',
       });
     }
     for (const query of [
