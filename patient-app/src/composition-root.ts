@@ -62,6 +62,7 @@ export async function buildServices(source: SecretSource): Promise<PatientAppSer
     idempotencyKeys: new IdempotencyKeys(db),
     waitTimeoutMs: settings.writeWaitTimeoutMs,
     restarts,
+    storedWrites: repository,
   });
   // Paging tokens are signed with a key derived from the idempotency key: no extra secret to manage,
   // and it rotates with it (tokens signed with a key derived from a previous one stay valid).

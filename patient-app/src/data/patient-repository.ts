@@ -63,6 +63,13 @@ export interface ErasedContent {
   testsRemoved: number;
 }
 
+/**
+ * What the store holds of one write, found by its operation id (a repeat of its request once support
+ * purged its history): its change in effect (the version it claimed, or 1 for a test result, and
+ * when), or the patient erased since.
+ */
+export type StoredWrite = { state: 'inEffect'; version: number; lastUpdated: Date } | { state: 'erased' };
+
 /** How many times an unconditional write re-reads the latest version after losing a claim. */
 const maxClaimAttempts = 32;
 /** How many times a writer re-applies the latest claim when a concurrent document write overtook it. */
@@ -340,6 +347,26 @@ export class MongoPatientRepository implements PatientStore {
     );
     const removed = await this.tests.deleteMany({ _shardKey: patientId });
     return { versionsScrubbed: scrubbed.modifiedCount, testsRemoved: removed.deletedCount };
+  }
+
+  /**
+   * What the write `operationId` stored on the patient (its test result `testId`, for an add): its
+   * change in effect, or the patient erased since; `undefined` when it stored nothing, or its change
+   * was undone (compensated) or its test result removed, so it did not end applied.
+   */
+  async storedWrite(patientId: string, operationId: string, testId?: string): Promise<StoredWrite | undefined> {
+    if (testId !== undefined) {
+      const test = await this.tests.findOne({ _id: testId, _shardKey: patientId });
+      if (!test || test.operationId !== operationId || test.revoked) return undefined;
+      return { state: 'inEffect', version: 1, lastUpdated: test.lastUpdated };
+    }
+    const claim = await this.claimOf(patientId, operationId);
+    if (!claim) return undefined;
+    if ((await this.erasureState(patientId)) === 'erased') return { state: 'erased' };
+    // An undo claims the version right after the change it undoes (see `undo`).
+    const next = await this.versions.findOne({ _id: versionClaimId(patientId, claim.version + 1), _shardKey: patientId });
+    if (next?.kind === 'undo' && next.undoOf === operationId) return undefined;
+    return { state: 'inEffect', version: claim.version, lastUpdated: claim.lastUpdated };
   }
 
   // ---- reads (HTTP handlers) ----

@@ -14,6 +14,7 @@ import {
 import type { DurableClient } from 'durable-functions';
 
 import type { IdempotencyKeys } from '../data/idempotency-keys';
+import type { MongoPatientRepository } from '../data/patient-repository';
 import type { IdempotencyKeyRing } from '../security/idempotency';
 import type { AesGcmPayloadCipher } from '../security/payload-cipher';
 import type { RestartLinks } from '../support/restart-links';
@@ -45,8 +46,22 @@ export interface FollowedStatus {
   restartedAs?: string;
 }
 
-/** Started, or refused before starting. */
-export type StartOutcome = { kind: 'started' | 'repeat'; operationId: string } | { kind: 'idempotencyMismatch' };
+/**
+ * Started, or refused before starting. `purged`: a repeat of a write that ran and whose history
+ * support purged since; `status` is its answer, from what it stored.
+ */
+export type StartOutcome =
+  | { kind: 'started' | 'repeat'; operationId: string }
+  | { kind: 'purged'; operationId: string; status: WriteStatus }
+  | { kind: 'idempotencyMismatch' };
+
+/** The outcome each kind of write answers with once its change is in effect. */
+const appliedOutcome = {
+  createPatient: 'created',
+  updatePatient: 'updated',
+  deletePatient: 'deleted',
+  createTestResult: 'created',
+} as const satisfies Record<WriteKind, WriteResult['outcome']>;
 
 const finishedFailed = new Set(['Failed', 'Terminated', 'Canceled']);
 /** How many restarts of restarts are followed: each took a support action, so real chains are short. */
@@ -77,6 +92,8 @@ export interface WriteServiceOptions {
   waitTimeoutMs: number;
   /** Which write a support restart started from which. */
   restarts: Pick<RestartLinks, 'restartedAs'>;
+  /** What a write stored, for a repeat of one whose history support purged. */
+  storedWrites: Pick<MongoPatientRepository, 'storedWrite'>;
 }
 
 /** Whether support can have restarted the write: it ended unapplied (unavailable, failed, terminated), or its history was purged. */
@@ -131,8 +148,15 @@ export class WriteService {
       operationId = decision.operationId;
       idempotencyKeyHash = keyHash;
       ids = { patientId: hasher.derivedId(keyHash, 'patientId'), testId: hasher.derivedId(keyHash, 'testId') };
-      // The first request may have stopped between recording the key and starting the write.
-      if (decision.kind === 'repeat' && (await this.exists(client, operationId))) return { kind: 'repeat', operationId };
+      if (decision.kind === 'repeat') {
+        if (await this.exists(client, operationId)) return { kind: 'repeat', operationId };
+        // Not in the task hub: its first request stopped between recording the key and starting the
+        // write, or support purged its history (docs/support-runbook.md). One that stored its change
+        // ran: run again, its audit record would differ from the first run's under the same key and
+        // audit-app would refuse it (503), so it answers from the store as the first run did.
+        const status = await this.storedStatus(request, operationId, ids);
+        if (status) return { kind: 'purged', operationId, status };
+      }
     }
     const input = this.inputFor(request, operationId, ids, idempotencyKeyHash);
     try {
@@ -206,6 +230,30 @@ export class WriteService {
       if (status.state !== 'unknown') return { status, restartedAs: restart };
     }
     return { status: own };
+  }
+
+  /**
+   * The answer of a write that ran, from what it stored: its change in effect answers as the first
+   * run did (the document is the request's, the same body, as the key matched), one of a patient
+   * erased since answers `notFound`, as any write on it. `undefined` when it stored nothing or its
+   * change was undone: then it did not end applied, and starting it again is what is left.
+   */
+  private async storedStatus(
+    request: WriteRequest,
+    operationId: string,
+    ids: { patientId: string; testId: string },
+  ): Promise<WriteStatus | undefined> {
+    const patientId = request.patientId ?? ids.patientId;
+    const testId = request.kind === 'createTestResult' ? ids.testId : undefined;
+    const stored = await this.options.storedWrites.storedWrite(patientId, operationId, testId);
+    if (stored === undefined) return undefined;
+    // Which audit outcomes were confirmed was in the purged history; the audit register still holds them.
+    const base = { v: 1 as const, kind: request.kind, operationId, patientId, ...(testId !== undefined ? { testId } : {}), auditRecorded: [] };
+    if (stored.state === 'erased') return { state: 'done', operationId, result: { ...base, outcome: 'notFound' } };
+    const outcome = appliedOutcome[request.kind];
+    const result: WriteResult = { ...base, outcome, version: stored.version, lastUpdated: stored.lastUpdated.toISOString() };
+    const document = outcome === 'deleted' ? undefined : request.document;
+    return { state: 'done', operationId, result, ...(document !== undefined ? { document } : {}) };
   }
 
   private async exists(client: DurableClient, operationId: string): Promise<boolean> {

@@ -302,15 +302,14 @@ describe('erasing a deleted patient', () => {
       },
     ]);
     // Nothing writes the erased patient again. A repeat of its update under the same Idempotency-Key
-    // starts the purged write again; audit-app refuses that run's audit record (its key holds the
-    // first run's record), so it changes nothing and answers 503, as after any purge
+    // finds the purged write's claim of an erased patient, and answers 404 as any write on it
     // (docs/support-runbook.md, "Erasing a deleted patient").
     const repeat = await call(stack, 'PUT', `/api/patient/${patientId}`, {
       body: updated,
       headers: { 'if-match': '"1"', 'idempotency-key': 'erase-e2e-update' },
     });
     const revived = await call(stack, 'PUT', `/api/patient/${patientId}`, { body: patient });
-    expect([repeat.status, repeat.body.error.code, revived.status]).toEqual([503, 'dependency_unavailable', 404]);
+    expect([repeat.status, repeat.body.error.code, revived.status]).toEqual([404, 'not_found', 404]);
     const versions = await stack.patientDb().collection('patientVersions').find({ _shardKey: patientId }).toArray();
     expect(versions.map((version) => [version['kind'], version['patient']])).toEqual([
       ['create', null],

@@ -57,6 +57,13 @@ const patient = {
   dateOfBirth: '1984-05-06',
   postCode: '4Z8Q',
 };
+const testResult = {
+  performer: 'Harbourview Pathology',
+  orderReference: 'ORD-55120',
+  observations: [
+    { id: 'o-1', code: 'HbA1c', measurement: '6.1 %', interpretation: 'normal', issued: '2026-02-03T04:05:06Z', status: 'final' },
+  ],
+};
 
 describe('support API', () => {
   let failedId = '';
@@ -201,6 +208,38 @@ describe('support API', () => {
     const purged = await support('POST', `/writes/${failedId}/purge`, { reason: 'investigated' });
     expect(purged.status).toBe(200);
     expect((await support('GET', `/writes/${failedId}`)).status).toBe(404);
+  });
+
+  it('answers a repeat of a purged write from what it stored, and writes nothing again', async () => {
+    const key = { 'idempotency-key': `purged-create-${randomBytes(4).toString('hex')}` };
+    const created = await call(stack, 'POST', '/api/patient', { body: patient, headers: key });
+    expect(created.status).toBe(201);
+    const patientId: string = created.body.id;
+    const testKey = { 'idempotency-key': `purged-test-${randomBytes(4).toString('hex')}` };
+    const testPath = `/api/patient/${patientId}/tests`;
+    const added = await call(stack, 'POST', testPath, { body: testResult, headers: testKey });
+    expect(added.status).toBe(201);
+    for (const write of [created, added]) {
+      const operationId = write.headers.get('x-operation-id') ?? '';
+      expect((await support('POST', `/writes/${operationId}/purge`, { reason: 'retention' })).status).toBe(200);
+      expect((await support('GET', `/writes/${operationId}`)).status).toBe(404);
+    }
+    const stored = async () => ({
+      versions: await stack.patientDb().collection('patientVersions').countDocuments({ _shardKey: patientId }),
+      tests: await stack.patientDb().collection('tests').countDocuments({ _shardKey: patientId }),
+    });
+    const before = await stored();
+    const answerOf = (answer: Answer) => [
+      answer.status,
+      answer.body,
+      ...['etag', 'location', 'x-operation-id'].map((name) => answer.headers.get(name)),
+    ];
+    const repeated = await call(stack, 'POST', '/api/patient', { body: patient, headers: key });
+    expect(answerOf(repeated)).toEqual(answerOf(created));
+    const repeatedTest = await call(stack, 'POST', testPath, { body: testResult, headers: testKey });
+    expect(answerOf(repeatedTest)).toEqual(answerOf(added));
+    expect(await stored()).toEqual(before);
+    expect(before).toEqual({ versions: 1, tests: 1 });
   });
 
   it('gave only answers support-openapi.yaml describes (the audit register down, restart links, the CLI)', () => {

@@ -63,7 +63,7 @@ beforeAll(async () => {
   cipher = new AesGcmPayloadCipher(randomBytes(32));
   const driver = createDriver((registrar) => register({ store: repository, audit, cipher }, registrar));
   client = new DriverClient(driver);
-  writes = new WriteService({ cipher, hashers: new IdempotencyKeyRing(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000, restarts: new RestartLinks(store.db()) });
+  writes = new WriteService({ cipher, hashers: new IdempotencyKeyRing(randomBytes(32)), idempotencyKeys: new IdempotencyKeys(store.db()), waitTimeoutMs: 5_000, restarts: new RestartLinks(store.db()), storedWrites: repository });
 });
 
 const ada = { firstName: 'Adelina', lastName: 'Quorndale', gender: 'female', dateOfBirth: '1815-12-10', postCode: '2000', insuranceNumber: 'INS-77821' };
@@ -125,6 +125,7 @@ describe('the write path', () => {
       idempotencyKeys: new IdempotencyKeys(store.db()),
       waitTimeoutMs: 5_000,
       restarts: new RestartLinks(store.db()),
+      storedWrites: repository,
     });
     const started = await rotated.start(durable(), { actor: { system: 'test-consumer' }, kind: 'createPatient', document: body, idempotency: { key: 'key-rotated', method: 'POST', route: '/api/patient', body } });
     expect(started).toEqual({ kind: 'started', operationId: before.operationId(keyHash) });
