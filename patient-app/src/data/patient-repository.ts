@@ -70,6 +70,22 @@ export interface ErasedContent {
  */
 export type StoredWrite = { state: 'inEffect'; version: number; lastUpdated: Date } | { state: 'erased' };
 
+/** A write found by its operation id alone, with what it stored (`document`: the content it set). */
+export interface WriteByOperation {
+  kind: WriteKind;
+  patientId: string;
+  testId?: string;
+  stored: StoredWrite;
+  document?: WriteDocument;
+}
+
+/** The write kind that claims each kind of version; undo and erase claims are no consumer's write. */
+const writeKindOfClaim: Partial<Record<VersionKind, WriteKind>> = {
+  create: 'createPatient',
+  update: 'updatePatient',
+  delete: 'deletePatient',
+};
+
 /** How many times an unconditional write re-reads the latest version after losing a claim. */
 const maxClaimAttempts = 32;
 /** How many times a writer re-applies the latest claim when a concurrent document write overtook it. */
@@ -170,6 +186,9 @@ export class MongoPatientRepository implements PatientStore {
   async ensureIndexes(): Promise<void> {
     await this.versions.createIndex({ _shardKey: 1, operationId: 1 }, { name: 'byOperation' });
     await this.versions.createIndex({ _shardKey: 1, version: -1 }, { name: 'latestVersion' });
+    // A purged write's operations link finds its write by the operation id alone (`writeByOperation`).
+    await this.versions.createIndex({ operationId: 1 }, { name: 'byOperationId' });
+    await this.tests.createIndex({ operationId: 1 }, { name: 'byOperationId' });
     await this.patients.createIndex({ 'patient.lastName': 1 }, { name: 'byLastName' });
     await this.patients.createIndex({ dateOfBirthDate: 1 }, { name: 'byDateOfBirth' });
     await this.tests.createIndex({ _shardKey: 1, _id: 1 }, { name: 'byPatient' });
@@ -367,6 +386,32 @@ export class MongoPatientRepository implements PatientStore {
     const next = await this.versions.findOne({ _id: versionClaimId(patientId, claim.version + 1), _shardKey: patientId });
     if (next?.kind === 'undo' && next.undoOf === operationId) return undefined;
     return { state: 'inEffect', version: claim.version, lastUpdated: claim.lastUpdated };
+  }
+
+  /**
+   * `storedWrite` for an operation id alone (a purged write's operations link names no patient):
+   * the two queries without a shard key besides search, fanned out across partitions, and only for
+   * an operation the task hub does not know.
+   */
+  async writeByOperation(operationId: string): Promise<WriteByOperation | undefined> {
+    const claim = await this.versions.findOne({ operationId });
+    const kind = claim ? writeKindOfClaim[claim.kind] : undefined;
+    if (claim && kind) {
+      const stored = await this.storedWrite(claim.patientId, operationId);
+      return stored && { kind, patientId: claim.patientId, stored, ...(claim.patient ? { document: { ...claim.patient } } : {}) };
+    }
+    const test = await this.tests.findOne({ operationId });
+    if (!test) return undefined;
+    const stored = await this.storedWrite(test.patientId, operationId, test._id);
+    return (
+      stored && {
+        kind: 'createTestResult',
+        patientId: test.patientId,
+        testId: test._id,
+        stored,
+        ...(test.test ? { document: { ...test.test } } : {}),
+      }
+    );
   }
 
   // ---- reads (HTTP handlers) ----

@@ -14,7 +14,7 @@ import {
 import type { DurableClient } from 'durable-functions';
 
 import type { IdempotencyKeys } from '../data/idempotency-keys';
-import type { MongoPatientRepository } from '../data/patient-repository';
+import type { MongoPatientRepository, WriteByOperation } from '../data/patient-repository';
 import type { IdempotencyKeyRing } from '../security/idempotency';
 import type { AesGcmPayloadCipher } from '../security/payload-cipher';
 import type { RestartLinks } from '../support/restart-links';
@@ -83,6 +83,22 @@ function isWriteResult(value: unknown): value is WriteResult {
   return typeof value === 'object' && value !== null && (value as { v?: unknown }).v === 1 && typeof (value as { outcome?: unknown }).outcome === 'string';
 }
 
+/**
+ * The status of a write that ran, built from what it stored: its change in effect answers as the
+ * first run did (`document` is the content it set), one of a patient erased since `notFound`, as
+ * any write on it.
+ */
+function statusFromStore(operationId: string, write: WriteByOperation): WriteStatus {
+  const { kind, patientId, testId, stored, document } = write;
+  // Which audit outcomes were confirmed was in the purged history; the audit register still holds them.
+  const base = { v: 1 as const, kind, operationId, patientId, ...(testId !== undefined ? { testId } : {}), auditRecorded: [] };
+  if (stored.state === 'erased') return { state: 'done', operationId, result: { ...base, outcome: 'notFound' } };
+  const outcome = appliedOutcome[kind];
+  const result: WriteResult = { ...base, outcome, version: stored.version, lastUpdated: stored.lastUpdated.toISOString() };
+  const answersWithDocument = outcome !== 'deleted' && document !== undefined;
+  return { state: 'done', operationId, result, ...(answersWithDocument ? { document } : {}) };
+}
+
 export interface WriteServiceOptions {
   cipher: AesGcmPayloadCipher;
   /** The HMAC keys of idempotency keys: the current one hashes new keys, every one finds a repeat. */
@@ -92,8 +108,8 @@ export interface WriteServiceOptions {
   waitTimeoutMs: number;
   /** Which write a support restart started from which. */
   restarts: Pick<RestartLinks, 'restartedAs'>;
-  /** What a write stored, for a repeat of one whose history support purged. */
-  storedWrites: Pick<MongoPatientRepository, 'storedWrite'>;
+  /** What a write stored, for a repeat or the operations link of one whose history support purged. */
+  storedWrites: Pick<MongoPatientRepository, 'storedWrite' | 'writeByOperation'>;
 }
 
 /** Whether support can have restarted the write: it ended unapplied (unavailable, failed, terminated), or its history was purged. */
@@ -183,6 +199,20 @@ export class WriteService {
     }
   }
 
+  /**
+   * What the operations link answers: the write's status followed to its support restarts, or, for
+   * a write the task hub does not know (support purged it) and no restart, what it stored, as a
+   * repeat of its request answers. Only an unknown operation costs the store's look-ups.
+   */
+  async lookUp(client: DurableClient, operationId: string): Promise<FollowedStatus> {
+    const followed = await this.followRestarts(client, await this.status(client, operationId));
+    if (followed.status.state !== 'unknown') return followed;
+    const write = await this.options.storedWrites.writeByOperation(operationId);
+    // A write of an erased patient stays unknown here, as for a patient that never was; a repeat of
+    // its request answers 404 as any write on the patient.
+    return write && write.stored.state !== 'erased' ? { status: statusFromStore(operationId, write) } : followed;
+  }
+
   /** The write's status now, without waiting. */
   async status(client: DurableClient, operationId: string): Promise<WriteStatus> {
     let status;
@@ -247,13 +277,13 @@ export class WriteService {
     const testId = request.kind === 'createTestResult' ? ids.testId : undefined;
     const stored = await this.options.storedWrites.storedWrite(patientId, operationId, testId);
     if (stored === undefined) return undefined;
-    // Which audit outcomes were confirmed was in the purged history; the audit register still holds them.
-    const base = { v: 1 as const, kind: request.kind, operationId, patientId, ...(testId !== undefined ? { testId } : {}), auditRecorded: [] };
-    if (stored.state === 'erased') return { state: 'done', operationId, result: { ...base, outcome: 'notFound' } };
-    const outcome = appliedOutcome[request.kind];
-    const result: WriteResult = { ...base, outcome, version: stored.version, lastUpdated: stored.lastUpdated.toISOString() };
-    const document = outcome === 'deleted' ? undefined : request.document;
-    return { state: 'done', operationId, result, ...(document !== undefined ? { document } : {}) };
+    return statusFromStore(operationId, {
+      kind: request.kind,
+      patientId,
+      stored,
+      ...(testId !== undefined ? { testId } : {}),
+      ...(request.document !== undefined ? { document: request.document } : {}),
+    });
   }
 
   private async exists(client: DurableClient, operationId: string): Promise<boolean> {

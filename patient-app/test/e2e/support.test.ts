@@ -210,7 +210,7 @@ describe('support API', () => {
     expect((await support('GET', `/writes/${failedId}`)).status).toBe(404);
   });
 
-  it('answers a repeat of a purged write from what it stored, and writes nothing again', async () => {
+  it('answers a repeat and the operations link of a purged write from what it stored, and writes nothing again', async () => {
     const key = { 'idempotency-key': `purged-create-${randomBytes(4).toString('hex')}` };
     const created = await call(stack, 'POST', '/api/patient', { body: patient, headers: key });
     expect(created.status).toBe(201);
@@ -238,6 +238,11 @@ describe('support API', () => {
     expect(answerOf(repeated)).toEqual(answerOf(created));
     const repeatedTest = await call(stack, 'POST', testPath, { body: testResult, headers: testKey });
     expect(answerOf(repeatedTest)).toEqual(answerOf(added));
+    // Their operations links answer the same, from the store.
+    for (const write of [created, added]) {
+      const link = await call(stack, 'GET', `/api/operations/${write.headers.get('x-operation-id') ?? ''}`);
+      expect(answerOf(link)).toEqual(answerOf(write));
+    }
     expect(await stored()).toEqual(before);
     expect(before).toEqual({ versions: 1, tests: 1 });
   });
