@@ -20,6 +20,9 @@ export type IdempotencyDecision =
   /** The key was used for another request: `422`. */
   | { kind: 'mismatch' };
 
+/** How many times `decide` decides again after a record vanished under it. */
+const maxDecideRounds = 5;
+
 function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === 11000;
 }
@@ -52,6 +55,17 @@ export class IdempotencyKeys {
   async decide(candidates: readonly IdempotencyCandidate[], operationId: string, now: Date): Promise<IdempotencyDecision> {
     const [current] = candidates;
     if (current === undefined) throw new Error('An idempotency decision needs at least the current key');
+    // A record can vanish between our failed insert and our read only when its maker lost the race
+    // below and deleted it; deciding again then finds the winner's record (or records ours). One
+    // more round is enough; the bound only keeps the loop finite.
+    for (let round = 1; ; round += 1) {
+      const decision = await this.decideOnce(candidates, current, operationId, now);
+      if (decision !== 'vanished') return decision;
+      if (round >= maxDecideRounds) throw new Error('An idempotency key kept vanishing between its insert and its read');
+    }
+  }
+
+  private async decideOnce(candidates: readonly IdempotencyCandidate[], current: IdempotencyCandidate, operationId: string, now: Date): Promise<IdempotencyDecision | 'vanished'> {
     if (candidates.length > 1) {
       const found = await this.find(candidates);
       if (found) return found;
@@ -61,8 +75,7 @@ export class IdempotencyKeys {
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       const existing = await this.keys.findOne({ _id: current.keyHash, _shardKey: current.keyHash });
-      if (!existing) throw new Error('An idempotency key vanished between its insert and its read');
-      return judge(existing, current, 0);
+      return existing ? judge(existing, current, 0) : 'vanished';
     }
     if (candidates.length === 1) return { kind: 'first', operationId };
     const winner = await this.race(candidates, { operationId, keyHash: current.keyHash }, now);
