@@ -16,10 +16,9 @@
 import { randomBytes } from 'node:crypto';
 
 import { keyIdOf } from '../../src/security/payload-cipher';
-import { useAuditProxy } from '../support/audit-proxy';
-import { settled, sleep } from '../support/drills';
-import { type Answer, call, type Stack, useStack } from '../support/stack';
-import { installSupportKey } from '../support/support-key';
+import { settled } from '../support/drills';
+import { type Answer, call } from '../support/stack';
+import { useSupportStack } from '../support/support-key';
 
 jest.setTimeout(90_000);
 
@@ -30,37 +29,10 @@ const keys = {
   hmacB: randomBytes(32),
 };
 const b64 = (key: Buffer): string => key.toString('base64');
-const supportKey = `secret-rotation-${randomBytes(8).toString('hex')}`;
-const holder: { stack?: Stack } = {};
-const proxy = useAuditProxy(() => {
-  if (!holder.stack) throw new Error('no stack');
-  return holder.stack.audit().url;
+const { stack, proxy, support, ended } = useSupportStack('secret-rotation', {
+  PAYLOAD_ENCRYPTION_KEY: b64(keys.payloadA),
+  IDEMPOTENCY_HMAC_KEY: b64(keys.hmacA),
 });
-const stack = useStack({
-  auditApiUrl: () => proxy.url(),
-  patientEnv: {
-    PAYLOAD_ENCRYPTION_KEY: b64(keys.payloadA),
-    IDEMPOTENCY_HMAC_KEY: b64(keys.hmacA),
-    SUPPORT_API_KEY: supportKey,
-    WRITE_WAIT_TIMEOUT_MS: '500',
-  },
-});
-holder.stack = stack;
-
-beforeAll(() => installSupportKey(stack, supportKey));
-
-const support = (method: string, path: string, body?: unknown): Promise<Answer> =>
-  call(stack, method, `/api/support${path}`, { key: supportKey, headers: { 'x-caller-user': 'support.tester' }, ...(body === undefined ? {} : { body }) });
-
-/** Polls a write through the support API until it has ended (bounded: the retry policies end every write within a minute). */
-async function ended(instanceId: string): Promise<Answer> {
-  for (let attempt = 0; attempt < 240; attempt += 1) {
-    const answer = await support('GET', `/writes/${instanceId}`);
-    if (answer.status === 200 && answer.body.write.status !== 'running') return answer;
-    await sleep(250);
-  }
-  throw new Error(`write ${instanceId} did not end`);
-}
 
 /** The write's stored instance (input and history as the task hub keeps them), as text. */
 async function hubText(instanceId: string): Promise<string> {

@@ -6,31 +6,18 @@
  * and then removes every personal value from the patient store and every write of the patient
  * from the task hub, while every read path answers as for a patient that never was.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 import type { Db } from 'mongodb';
 
 import { EXIT, runCli } from '../../src/support/cli/support-cli';
-import { useAuditProxy } from '../support/audit-proxy';
 import { loadOpenApi, OpenApiChecker, recordingFetch, type SeenAnswer, supportRouteOf } from '../support/openapi';
-import { type Answer, call, type Stack, useStack } from '../support/stack';
-import { installSupportKey } from '../support/support-key';
+import { type Answer, call } from '../support/stack';
+import { useSupportStack } from '../support/support-key';
 
 jest.setTimeout(90_000);
 
-const supportKey = `support-erase-${randomBytes(8).toString('hex')}`;
-const holder: { stack?: Stack } = {};
-const proxy = useAuditProxy(() => {
-  if (!holder.stack) throw new Error('no stack');
-  return holder.stack.audit().url;
-});
-const stack = useStack({
-  auditApiUrl: () => proxy.url(),
-  patientEnv: { SUPPORT_API_KEY: supportKey, WRITE_WAIT_TIMEOUT_MS: '500' },
-});
-holder.stack = stack;
-
-beforeAll(() => installSupportKey(stack, supportKey));
+const { stack, proxy, supportKey } = useSupportStack('support-erase');
 
 const patient = {
   firstName: 'Wilhelmina',

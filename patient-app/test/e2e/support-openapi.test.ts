@@ -6,28 +6,15 @@
  * audit register refusing an action). Every answer is recorded and checked against the document: the status is
  * listed for the route, required headers are there, and the body validates against the schema.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-import { useAuditProxy } from '../support/audit-proxy';
 import { loadOpenApi, OpenApiChecker, type SeenAnswer, supportRouteOf } from '../support/openapi';
-import { type Answer, call, type Stack, useStack } from '../support/stack';
-import { installSupportKey } from '../support/support-key';
+import { type Answer, call } from '../support/stack';
+import { useSupportStack } from '../support/support-key';
 
 jest.setTimeout(90_000);
 
-const supportKey = `support-openapi-${randomBytes(8).toString('hex')}`;
-const holder: { stack?: Stack } = {};
-const proxy = useAuditProxy(() => {
-  if (!holder.stack) throw new Error('no stack');
-  return holder.stack.audit().url;
-});
-const stack = useStack({
-  auditApiUrl: () => proxy.url(),
-  patientEnv: { SUPPORT_API_KEY: supportKey, WRITE_WAIT_TIMEOUT_MS: '500' },
-});
-holder.stack = stack;
-
-beforeAll(() => installSupportKey(stack, supportKey));
+const { stack, proxy, supportKey } = useSupportStack('support-openapi');
 
 const checker = new OpenApiChecker(loadOpenApi('support-openapi.yaml'));
 const seen: SeenAnswer[] = [];

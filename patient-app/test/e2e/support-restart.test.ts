@@ -10,43 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { useAuditProxy } from '../support/audit-proxy';
 import { settled } from '../support/drills';
-import { type Answer, call, type Stack, useStack } from '../support/stack';
-import { installSupportKey } from '../support/support-key';
+import { type Answer, call } from '../support/stack';
+import { useSupportStack } from '../support/support-key';
 
 jest.setTimeout(90_000);
 
-const supportKey = `support-restart-${randomBytes(8).toString('hex')}`;
-const holder: { stack?: Stack } = {};
-const proxy = useAuditProxy(() => {
-  if (!holder.stack) throw new Error('no stack');
-  return holder.stack.audit().url;
-});
-const stack = useStack({
-  auditApiUrl: () => proxy.url(),
-  patientEnv: { SUPPORT_API_KEY: supportKey, WRITE_WAIT_TIMEOUT_MS: '500' },
-});
-holder.stack = stack;
-
-beforeAll(() => installSupportKey(stack, supportKey));
-
-const support = (method: string, path: string, body?: unknown): Promise<Answer> =>
-  call(stack, method, `/api/support${path}`, {
-    key: supportKey,
-    headers: { 'x-caller-user': 'support.tester' },
-    ...(body === undefined ? {} : { body }),
-  });
-
-/** Polls a write through the support API until it has ended (bounded: the retry policies end every write within a minute). */
-async function ended(instanceId: string): Promise<Answer> {
-  for (let attempt = 0; attempt < 240; attempt += 1) {
-    const answer = await support('GET', `/writes/${instanceId}`);
-    if (answer.status === 200 && answer.body.write.status !== 'running') return answer;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`write ${instanceId} did not end`);
-}
+const { stack, proxy, support, ended } = useSupportStack('support-restart');
 
 function auditOutcomes(operationId: string): Promise<string[]> {
   return stack
